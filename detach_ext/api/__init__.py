@@ -1,0 +1,1 @@
+"""The HTTP side: middleware, router, handlers, fault bodies."""

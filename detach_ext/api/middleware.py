@@ -1,0 +1,119 @@
+"""Paste middleware of the standalone pipelines (see api-paste.ini).
+
+Order, outermost first: ``request_id`` names the request (and every
+response, errors included, carries the id); ``faultwrap`` turns anything
+that escapes into a JSON fault; an auth filter (``authtoken`` or
+``noauth2``) says who is calling; the app builds the context from that.
+"""
+
+import json
+
+from keystonemiddleware import auth_token
+from oslo_log import log as logging
+from oslo_middleware import request_id
+import webob.dec
+
+from detach_ext.api import fault
+from detach_ext import deploy
+
+LOG = logging.getLogger(__name__)
+
+# Headers an auth filter sets; a client's own copies are never trusted.
+_IDENTITY_HEADERS = ('X-Identity-Status', 'X-User-Id', 'X-User-Name',
+                     'X-Project-Id', 'X-Project-Name', 'X-Roles',
+                     'X-Service-Catalog', 'X-Tenant-Id', 'X-User',
+                     'X-Tenant', 'X-Role', 'X-System-Scope')
+
+
+class RequestId(request_id.RequestId):
+    """oslo.middleware's request id, also answered as Nova's header."""
+
+    compat_headers = ['x-compute-request-id']
+
+
+class _Middleware:
+    def __init__(self, application):
+        self.application = application
+
+    @classmethod
+    def factory(cls, global_conf, **local_conf):
+        return cls
+
+
+class FaultWrapper(_Middleware):
+    """Every error leaves as a JSON fault body; a 500 shows no traceback.
+
+    Error responses built further in by others (keystonemiddleware's 401)
+    are rewritten into the same fault shape, keeping their headers
+    (``WWW-Authenticate``).
+    """
+
+    @webob.dec.wsgify
+    def __call__(self, req):
+        try:
+            response = req.get_response(self.application)
+        except Exception:
+            LOG.exception('Unexpected error answering %(method)s %(path)s',
+                          {'method': req.method, 'path': req.path})
+            return fault.fault_response(
+                500, 'Unexpected API Error. The error has been logged; '
+                     'quote the request id when you report it.')
+        if response.status_int >= 400 and not fault.is_fault(response):
+            headers = {k: v for k, v in response.headers.items()
+                       if k.lower() not in ('content-type',
+                                            'content-length')}
+            return fault.fault_response(response.status_int,
+                                        fault.message_of(response), headers)
+        return response
+
+
+class NoAuth2(_Middleware):
+    """Development auth: the token ``user:project`` is believed as it is.
+
+    The user ``admin`` gets the admin role; ``X-Roles`` (comma separated)
+    replaces the roles, to try policy files.  Never deploy this.
+    """
+
+    @webob.dec.wsgify
+    def __call__(self, req):
+        token = req.headers.get('X-Auth-Token', '')
+        if not token:
+            return fault.fault_response(
+                401, 'Authentication required: send X-Auth-Token: '
+                     'user:project (noauth2).')
+        user_id, _sep, project_id = token.partition(':')
+        project_id = project_id or user_id
+        roles = req.headers.get('X-Roles')
+        if roles is None:
+            roles = ('admin,member,reader' if user_id == 'admin'
+                     else 'member,reader')
+        for header in _IDENTITY_HEADERS:
+            req.headers.pop(header, None)
+        req.headers.update({
+            'X-Identity-Status': 'Confirmed',
+            'X-User-Id': user_id,
+            'X-Project-Id': project_id,
+            'X-Roles': roles,
+            'X-Service-Catalog': json.dumps([]),
+        })
+        return req.get_response(self.application)
+
+
+def noauth2_factory(global_conf, **local_conf):
+    return NoAuth2
+
+
+def authtoken_factory(global_conf, **local_conf):
+    """keystonemiddleware's auth_token, reading ``[keystone_authtoken]``
+    from detach_ext's own configuration files.
+
+    Values set in the paste section still win, as with the plain
+    ``keystonemiddleware.auth_token:filter_factory``.
+    """
+    conf = deploy.conf_for(global_conf, local_conf)
+    options = {k: v for k, v in local_conf.items() if k != 'config_file'}
+    options['oslo_config_config'] = conf
+
+    def _filter(app):
+        return auth_token.AuthProtocol(app, dict(options))
+    return _filter

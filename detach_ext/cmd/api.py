@@ -1,0 +1,145 @@
+"""``detach-ext-api``: serve the API with the embedded WSGI server.
+
+With ``--all-in-one`` (the quick start) everything runs in this one
+process: a SQLite file, the in-process ``fake://`` message bus, the
+reference compute worker and demo data, behind the ``noauth2`` pipeline.
+Production runs the module-level ``application`` under a real WSGI server
+instead, and ``detach-ext-compute`` per compute host.
+"""
+
+import os
+import socketserver
+import sys
+from wsgiref import simple_server
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from detach_ext import conf as detach_conf
+from detach_ext import context as detach_context
+from detach_ext.db import migration
+from detach_ext import demo
+from detach_ext import deploy
+from detach_ext import runtime
+
+LOG = logging.getLogger(__name__)
+
+CLI_OPTS = [
+    cfg.BoolOpt('all-in-one',
+                default=False,
+                help='Run the embedded default: SQLite, in-process '
+                     'messaging, the reference compute worker, demo data '
+                     'and noauth2, all in this process.'),
+    cfg.PortOpt('port',
+                help='Listen on this port instead of [api] bind_port.'),
+    cfg.StrOpt('state-dir',
+               default='.detach_ext',
+               help='With --all-in-one: where the generated '
+                    'configuration file and the SQLite database live.'),
+]
+
+ALL_IN_ONE_CONF = """\
+# Written by detach-ext-api --all-in-one.  Edit it freely: it is only
+# written when missing.
+[DEFAULT]
+transport_url = fake://
+debug = false
+
+[api]
+paste_pipeline = noauth2
+
+[database]
+connection = sqlite:///{db_path}
+
+[detach_ext_database]
+create_nova_schema = true
+"""
+
+
+class _ThreadingServer(socketserver.ThreadingMixIn,
+                       simple_server.WSGIServer):
+    daemon_threads = True
+
+
+class _Handler(simple_server.WSGIRequestHandler):
+    def log_message(self, format, *args):
+        LOG.info('%s %s', self.address_string(), format % args)
+
+
+def _port(conf):
+    return conf.port or conf.api.bind_port
+
+
+def _write_all_in_one_conf(state_dir):
+    os.makedirs(state_dir, exist_ok=True)
+    path = os.path.join(state_dir, 'detach_ext.conf')
+    if not os.path.exists(path):
+        db_path = os.path.abspath(os.path.join(state_dir, 'detach_ext.sqlite'))
+        with open(path, 'w') as f:
+            f.write(ALL_IN_ONE_CONF.format(db_path=db_path))
+    return os.path.abspath(path)
+
+
+def _parse(argv):
+    conf = cfg.ConfigOpts()
+    detach_conf.register_opts(conf)
+    conf.register_cli_opts(CLI_OPTS)
+    conf(argv, project=detach_conf.PROJECT)
+    return conf
+
+
+def _start_all_in_one(conf):
+    rt = runtime.get(conf)
+    migration.db_sync(rt.db.engine, create_nova=True)
+    context = detach_context.get_admin_context()
+    if demo.seed(rt.db, context, conf.host):
+        LOG.info('Added the demo servers and volumes.')
+    worker = rt.compute_server(conf.host)
+    worker.start()
+    return worker
+
+
+def _print_instructions(conf):
+    base = 'http://%s:%s' % (conf.api.bind_host, _port(conf))
+    path = '/v2/%s/servers/%%s/os-volume_attachments/%%s' % demo.PROJECT_ID
+    token = 'demo:%s' % demo.PROJECT_ID
+    print('detach_ext is serving on %s (noauth2, demo data).' % base)
+    print('Detach the demo data volume (202):')
+    print("  curl -i -X DELETE -H 'X-Auth-Token: %s' %s%s"
+          % (token, base, path % (demo.SERVER_ID, demo.DATA_VOLUME_ID)))
+    print('The root volume (403) and a server in vm_state error (409):')
+    print("  curl -i -X DELETE -H 'X-Auth-Token: %s' %s%s"
+          % (token, base, path % (demo.SERVER_ID, demo.ROOT_VOLUME_ID)))
+    print("  curl -i -X DELETE -H 'X-Auth-Token: %s' %s%s"
+          % (token, base, path % (demo.BROKEN_SERVER_ID,
+                                  demo.BROKEN_VOLUME_ID)))
+    sys.stdout.flush()
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    conf = _parse(argv)
+    if conf.all_in_one:
+        path = _write_all_in_one_conf(conf.state_dir)
+        conf = _parse(['--config-file', path] + argv)
+    logging.setup(conf, 'detach_ext')
+    worker = _start_all_in_one(conf) if conf.all_in_one else None
+    app = deploy.loadapp(conf)
+    server = simple_server.make_server(
+        conf.api.bind_host, _port(conf), app,
+        server_class=_ThreadingServer, handler_class=_Handler)
+    if conf.all_in_one:
+        _print_instructions(conf)
+    else:
+        print('detach_ext is serving on http://%s:%s'
+              % (conf.api.bind_host, _port(conf)), flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        if worker is not None:
+            worker.stop()
+            worker.wait()
+    return 0

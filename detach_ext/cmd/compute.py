@@ -1,0 +1,48 @@
+"""``detach-ext-compute --host NAME``: the reference compute worker.
+
+An oslo.messaging RPC server (threading executor) on topic ``compute``,
+server NAME.  SIGTERM or SIGINT stops it after the message in hand.
+"""
+
+import signal
+import sys
+import threading
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from detach_ext import conf as detach_conf
+from detach_ext.conf import compute as compute_conf
+from detach_ext import runtime
+
+LOG = logging.getLogger(__name__)
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    conf = cfg.ConfigOpts()
+    # [DEFAULT] host is also --host on the command line.
+    conf.register_cli_opts(compute_conf.DEFAULT_OPTS)
+    detach_conf.register_opts(conf)
+    conf(argv, project=detach_conf.PROJECT)
+    logging.setup(conf, 'detach_ext')
+    host = conf.host
+    rt = runtime.get(conf)
+    server = rt.compute_server(host)
+    stop = threading.Event()
+
+    def _stop(signum, frame):
+        LOG.info('Signal %s received: finishing the message in hand.',
+                 signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    server.start()
+    LOG.info('Compute worker of host %s is listening.', host)
+    stop.wait()
+    server.stop()
+    server.wait()
+    rt.close()
+    LOG.info('Compute worker of host %s stopped.', host)
+    return 0

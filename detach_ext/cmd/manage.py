@@ -1,0 +1,50 @@
+"""``detach-ext-manage``: database schema commands."""
+
+import sys
+
+from oslo_config import cfg
+
+from detach_ext import conf as detach_conf
+from detach_ext.db import api as db_api
+from detach_ext.db import migration
+
+
+def _db_sync(conf, db):
+    create_nova = (conf.command.create_nova_schema or
+                   conf.detach_ext_database.create_nova_schema)
+    migration.db_sync(db.engine, create_nova=create_nova)
+    print('detach_ext tables at revision %s' % migration.db_version(db.engine))
+
+
+def _db_version(conf, db):
+    print(migration.db_version(db.engine) or 'None')
+
+
+def _add_commands(subparsers):
+    sync = subparsers.add_parser(
+        'db_sync', help='Create or upgrade the tables detach_ext owns.')
+    sync.add_argument('--create-nova-schema', action='store_true',
+                      help='Also create the Nova tables detach_ext reads '
+                           'where they are missing (standalone only).')
+    sync.set_defaults(func=_db_sync)
+    version = subparsers.add_parser(
+        'db_version', help='Print the revision of detach_ext\'s tables.')
+    version.set_defaults(func=_db_version)
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Accept "db sync" / "db version" as Nova's manage commands spell them.
+    if len(argv) >= 2 and argv[0] == 'db':
+        argv[0:2] = ['db_' + argv[1]]
+    conf = cfg.ConfigOpts()
+    detach_conf.register_opts(conf)
+    conf.register_cli_opt(cfg.SubCommandOpt(
+        'command', title='Commands', handler=_add_commands))
+    conf(argv, project=detach_conf.PROJECT)
+    db = db_api.Database(conf)
+    try:
+        conf.command.func(conf, db)
+    finally:
+        db.dispose()
+    return 0

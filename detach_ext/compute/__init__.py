@@ -1,0 +1,1 @@
+"""The compute side: state rules, the detach operation, RPC, the worker."""

@@ -1,0 +1,90 @@
+"""The detach operation: lookups, state rules, begin-detaching, cast."""
+
+from oslo_log import log as logging
+
+from detach_ext.compute import states
+from detach_ext import exception
+
+LOG = logging.getLogger(__name__)
+
+
+def check_instance_lock(context, instance):
+    """A locked server refuses everyone but administrators."""
+    if instance.locked and not context.is_admin:
+        raise exception.InstanceIsLocked(instance_uuid=instance.uuid)
+
+
+def check_instance_state(instance, method, vm_states, task_states):
+    """Raise InstanceInvalidState (409) unless the server is in a state
+    ``method`` is allowed in."""
+    for attr, allowed in (('vm_state', vm_states),
+                          ('task_state', task_states)):
+        state = getattr(instance, attr)
+        if state not in allowed:
+            raise exception.InstanceInvalidState(
+                method=method, instance_uuid=instance.uuid, attr=attr,
+                state=state)
+
+
+class API:
+    """The compute API for detaching.
+
+    :param db: the :class:`detach_ext.db.api.Database`.
+    :param volume_api: a volume backend (:mod:`detach_ext.volume`).
+    :param compute_rpcapi: a :class:`detach_ext.compute.rpcapi.ComputeAPI`.
+    """
+
+    def __init__(self, db, volume_api, compute_rpcapi):
+        self.db = db
+        self.volume_api = volume_api
+        self.compute_rpcapi = compute_rpcapi
+
+    def get_instance(self, context, instance_id):
+        """A live server the caller may see: their project's, or any for
+        an administrator."""
+        project_id = None if context.is_admin else context.project_id
+        instance = self.db.instance_get_by_uuid(context, instance_id,
+                                                project_id=project_id)
+        if instance is None:
+            raise exception.InstanceNotFound(instance_id=instance_id)
+        return instance
+
+    def get_attachment(self, context, instance, volume_id):
+        bdm = self.db.bdm_get_by_volume_and_instance(context, volume_id,
+                                                     instance.uuid)
+        if bdm is None:
+            raise exception.VolumeNotAttached(instance_uuid=instance.uuid,
+                                              volume_id=volume_id)
+        return bdm
+
+    def detach_volume(self, context, instance, bdm):
+        """Check, mark the volume detaching, and cast to the compute host.
+
+        Nothing is left changed when this raises: a failed cast rolls the
+        volume back to in-use.
+        """
+        if bdm.is_root:
+            raise exception.CantDetachRootDevice()
+        check_instance_lock(context, instance)
+        check_instance_state(instance, 'detach_volume',
+                             states.DETACH_VOLUME_VM_STATES,
+                             states.DETACH_VOLUME_TASK_STATES)
+        if not instance.host:
+            raise exception.InstanceNotOnHost(method='detach_volume',
+                                              instance_uuid=instance.uuid)
+
+        self.volume_api.begin_detaching(context, bdm.volume_id)
+        try:
+            self.compute_rpcapi.detach_volume(
+                context, instance, bdm.volume_id, bdm.attachment_id)
+        except Exception as exc:
+            LOG.exception('Casting detach_volume of volume %(volume)s to '
+                          'host %(host)s failed; rolling the volume back '
+                          'to in-use.',
+                          {'volume': bdm.volume_id, 'host': instance.host},
+                          instance_uuid=instance.uuid)
+            self.volume_api.roll_detaching(context, bdm.volume_id)
+            raise exception.ComputeUnavailable() from exc
+        LOG.info('Detaching volume %(volume)s: cast to host %(host)s.',
+                 {'volume': bdm.volume_id, 'host': instance.host},
+                 instance_uuid=instance.uuid)

@@ -1,0 +1,37 @@
+"""Options of the API service."""
+
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup('api', title='API options')
+
+OPTS = [
+    cfg.StrOpt('api_paste_config',
+               default='api-paste.ini',
+               help='The paste configuration file of the API.  A relative '
+                    'path is looked up in the directories of the '
+                    'configuration files, then in the installed '
+                    'etc/detach_ext directory.'),
+    cfg.StrOpt('paste_pipeline',
+               default='main',
+               help='Which pipeline of the paste configuration file the '
+                    'API serves: "main" authenticates with keystone, '
+                    '"noauth2" trusts a token of the form user:project and '
+                    'is for development only.'),
+    cfg.HostAddressOpt('bind_host',
+                       default='127.0.0.1',
+                       help='The address the embedded API server (the '
+                            'detach-ext-api command) listens on.  A '
+                            'production WSGI server has its own setting.'),
+    cfg.PortOpt('bind_port',
+                default=8774,
+                help='The port the embedded API server listens on.'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts():
+    return [(GROUP, OPTS)]

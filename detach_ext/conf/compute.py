@@ -1,0 +1,49 @@
+"""Options of the compute RPC client and the reference compute worker."""
+
+import socket
+
+from oslo_config import cfg
+
+DEFAULT_OPTS = [
+    cfg.StrOpt('host',
+               default=socket.gethostname(),
+               sample_default='<current hostname>',
+               help='The name of the compute host this worker serves.  It '
+                    'must equal the "host" column of the servers it runs, '
+                    'since the API addresses each cast to that host.'),
+]
+
+RPC_GROUP = cfg.OptGroup('compute_rpc', title='Compute RPC client options')
+
+RPC_OPTS = [
+    cfg.IntOpt('cast_retry',
+               default=2,
+               min=0,
+               help='How many times the API retries connecting to the '
+                    'message bus to publish a detach_volume cast before it '
+                    'gives up, rolls the volume back to in-use and answers '
+                    '503.  Keep it small: a request waits for it.'),
+]
+
+UPGRADE_GROUP = cfg.OptGroup('upgrade_levels', title='RPC version caps')
+
+UPGRADE_OPTS = [
+    cfg.StrOpt('compute',
+               help='The highest version of the compute RPC API to send '
+                    'during a rolling upgrade, as Nova\'s option of the '
+                    'same name.  Unset means the newest version this '
+                    'client speaks.'),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(DEFAULT_OPTS)
+    conf.register_group(RPC_GROUP)
+    conf.register_opts(RPC_OPTS, group=RPC_GROUP)
+    conf.register_group(UPGRADE_GROUP)
+    conf.register_opts(UPGRADE_OPTS, group=UPGRADE_GROUP)
+
+
+def list_opts():
+    return [('DEFAULT', DEFAULT_OPTS), (RPC_GROUP, RPC_OPTS),
+            (UPGRADE_GROUP, UPGRADE_OPTS)]

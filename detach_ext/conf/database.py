@@ -1,0 +1,27 @@
+"""Options of the compute database (oslo.db registers the [database] group)."""
+
+from oslo_config import cfg
+
+DEFAULT_CONNECTION = 'sqlite:///detach_ext.sqlite'
+
+GROUP = cfg.OptGroup('detach_ext_database',
+                     title='Schema options of detach_ext')
+
+OPTS = [
+    cfg.BoolOpt('create_nova_schema',
+                default=False,
+                help='Let "detach-ext-manage db sync" create the Nova '
+                     'tables detach_ext reads (instances, '
+                     'block_device_mapping, instance_faults) when they are '
+                     'missing.  Only for a standalone deployment: an '
+                     'existing Nova schema is never altered.'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts():
+    return [(GROUP, OPTS)]

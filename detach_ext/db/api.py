@@ -1,0 +1,118 @@
+"""Database access: one small function per query, on a private engine facade.
+
+Each :class:`Database` owns its own oslo.db transaction context manager,
+configured from the ``[database]`` group of the ConfigOpts it is given, so
+two deployments (or two tests) in one process never share an engine.
+"""
+
+from oslo_db import api as oslo_db_api
+from oslo_db.sqlalchemy import enginefacade
+from oslo_utils import timeutils
+import sqlalchemy as sa
+
+from detach_ext.db import models
+
+# Writes that can meet a deadlock (MySQL/Galera) or a dropped connection
+# are retried a few times before the error reaches the caller.
+_retry_on_deadlock = oslo_db_api.wrap_db_retry(
+    max_retries=5, retry_on_deadlock=True, retry_on_disconnect=True,
+    retry_interval=0.1, max_retry_interval=1, jitter=True)
+
+
+class Database:
+    """The compute database.
+
+    :param conf: a ConfigOpts with oslo.db's ``[database]`` options.
+    """
+
+    def __init__(self, conf):
+        self.ctxmgr = enginefacade.transaction_context()
+        self.ctxmgr.configure(**dict(conf.database.items()))
+
+    @property
+    def engine(self):
+        return self.ctxmgr.writer.get_engine()
+
+    def dispose(self):
+        self.ctxmgr.dispose_pool()
+
+    # instances
+
+    def instance_get_by_uuid(self, context, uuid, project_id=None):
+        """A live instance, or None.
+
+        :param project_id: when given, only an instance of that project.
+        """
+        query = sa.select(models.Instance).where(
+            models.Instance.uuid == uuid, models.Instance.deleted == 0)
+        if project_id is not None:
+            query = query.where(models.Instance.project_id == project_id)
+        with self.ctxmgr.reader.using(context) as session:
+            instance = session.scalars(query).first()
+            if instance is not None:
+                session.expunge(instance)
+            return instance
+
+    # block_device_mapping
+
+    def bdm_get_by_volume_and_instance(self, context, volume_id,
+                                       instance_uuid):
+        """The live mapping of a volume to an instance, or None."""
+        query = sa.select(models.BlockDeviceMapping).where(
+            models.BlockDeviceMapping.volume_id == volume_id,
+            models.BlockDeviceMapping.instance_uuid == instance_uuid,
+            models.BlockDeviceMapping.deleted == 0,
+        ).order_by(models.BlockDeviceMapping.id.desc())
+        with self.ctxmgr.reader.using(context) as session:
+            bdm = session.scalars(query).first()
+            if bdm is not None:
+                session.expunge(bdm)
+            return bdm
+
+    @_retry_on_deadlock
+    def bdm_destroy(self, context, bdm_id):
+        """Soft-delete a mapping; returns whether it was live."""
+        stmt = sa.update(models.BlockDeviceMapping).where(
+            models.BlockDeviceMapping.id == bdm_id,
+            models.BlockDeviceMapping.deleted == 0,
+        ).values(deleted=models.BlockDeviceMapping.id,
+                 deleted_at=timeutils.utcnow(),
+                 updated_at=timeutils.utcnow())
+        with self.ctxmgr.writer.using(context) as session:
+            return session.execute(stmt).rowcount == 1
+
+    # instance_faults
+
+    @_retry_on_deadlock
+    def instance_fault_create(self, context, instance_uuid, code, message,
+                              details, host):
+        with self.ctxmgr.writer.using(context) as session:
+            session.add(models.InstanceFault(
+                instance_uuid=instance_uuid, code=code,
+                message=message[:255], details=details, host=host,
+                deleted=0))
+
+    # detach_ext_volumes (the local volume backend)
+
+    def volume_get(self, context, volume_id):
+        query = sa.select(models.Volume).where(models.Volume.id == volume_id)
+        with self.ctxmgr.reader.using(context) as session:
+            volume = session.scalars(query).first()
+            if volume is not None:
+                session.expunge(volume)
+            return volume
+
+    @_retry_on_deadlock
+    def volume_update_status_on_match(self, context, volume_id, expected,
+                                      status):
+        """Compare-and-swap a volume's status in one UPDATE.
+
+        :returns: True if the status was ``expected`` and is now ``status``;
+            of concurrent callers exactly one sees True.
+        """
+        stmt = sa.update(models.Volume).where(
+            models.Volume.id == volume_id,
+            models.Volume.status == expected,
+        ).values(status=status, updated_at=timeutils.utcnow())
+        with self.ctxmgr.writer.using(context) as session:
+            return session.execute(stmt).rowcount == 1

@@ -1,0 +1,127 @@
+"""SQLAlchemy models.
+
+Two metadata objects keep ownership plain: ``NovaBase`` maps Nova's tables
+with Nova's table and column names (a subset of the columns, so detach_ext
+can be pointed at a Nova cell database), ``DetachExtBase`` the tables
+detach_ext owns and migrates.  Soft delete follows Nova: live rows have
+``deleted = 0``; deleting sets ``deleted = id``.
+"""
+
+from oslo_utils import timeutils
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+
+def _now():
+    return timeutils.utcnow()
+
+
+class NovaBase(orm.DeclarativeBase):
+    pass
+
+
+class DetachExtBase(orm.DeclarativeBase):
+    pass
+
+
+class _Timestamps:
+    created_at = sa.Column(sa.DateTime, default=_now)
+    updated_at = sa.Column(sa.DateTime, onupdate=_now)
+
+
+class _SoftDelete(_Timestamps):
+    deleted_at = sa.Column(sa.DateTime)
+    deleted = sa.Column(sa.Integer, default=0)
+
+
+class Instance(_SoftDelete, NovaBase):
+    __tablename__ = 'instances'
+    __table_args__ = (
+        sa.Index('uuid', 'uuid', unique=True),
+        sa.Index('instances_project_id_deleted_idx', 'project_id',
+                 'deleted'),
+        sa.Index('instances_host_deleted_idx', 'host', 'deleted'),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    uuid = sa.Column(sa.String(36), nullable=False)
+    user_id = sa.Column(sa.String(255))
+    project_id = sa.Column(sa.String(255))
+    hostname = sa.Column(sa.String(255))
+    display_name = sa.Column(sa.String(255))
+    host = sa.Column(sa.String(255))
+    node = sa.Column(sa.String(255))
+    power_state = sa.Column(sa.Integer)
+    vm_state = sa.Column(sa.String(255))
+    task_state = sa.Column(sa.String(255))
+    locked = sa.Column(sa.Boolean, default=False)
+    locked_by = sa.Column(sa.Enum('owner', 'admin',
+                                  name='instances0locked_by'))
+    launched_at = sa.Column(sa.DateTime)
+    terminated_at = sa.Column(sa.DateTime)
+    root_device_name = sa.Column(sa.String(255))
+    availability_zone = sa.Column(sa.String(255))
+
+
+class BlockDeviceMapping(_SoftDelete, NovaBase):
+    __tablename__ = 'block_device_mapping'
+    __table_args__ = (
+        sa.Index('block_device_mapping_instance_uuid_volume_id_idx',
+                 'instance_uuid', 'volume_id'),
+        sa.Index('block_device_mapping_instance_uuid_idx', 'instance_uuid'),
+        sa.Index('block_device_mapping_volume_id_idx', 'volume_id'),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    uuid = sa.Column(sa.String(36))
+    instance_uuid = sa.Column(sa.String(36),
+                              sa.ForeignKey('instances.uuid'),
+                              nullable=False)
+    source_type = sa.Column(sa.String(255))
+    destination_type = sa.Column(sa.String(255))
+    device_type = sa.Column(sa.String(255))
+    disk_bus = sa.Column(sa.String(255))
+    boot_index = sa.Column(sa.Integer)
+    device_name = sa.Column(sa.String(255))
+    delete_on_termination = sa.Column(sa.Boolean, default=False)
+    snapshot_id = sa.Column(sa.String(36))
+    volume_id = sa.Column(sa.String(36))
+    volume_size = sa.Column(sa.Integer)
+    image_id = sa.Column(sa.String(36))
+    no_device = sa.Column(sa.Boolean)
+    connection_info = sa.Column(sa.Text)
+    tag = sa.Column(sa.String(255))
+    attachment_id = sa.Column(sa.String(36))
+
+    @property
+    def is_root(self):
+        return self.boot_index == 0
+
+
+class InstanceFault(_Timestamps, NovaBase):
+    __tablename__ = 'instance_faults'
+    __table_args__ = (
+        sa.Index('instance_faults_host_idx', 'host'),
+        sa.Index('instance_faults_instance_uuid_deleted_created_at_idx',
+                 'instance_uuid', 'deleted', 'created_at'),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    instance_uuid = sa.Column(sa.String(36),
+                              sa.ForeignKey('instances.uuid'))
+    code = sa.Column(sa.Integer, nullable=False)
+    message = sa.Column(sa.String(255))
+    details = sa.Column(sa.Text)
+    host = sa.Column(sa.String(255))
+    deleted_at = sa.Column(sa.DateTime)
+    deleted = sa.Column(sa.Integer, default=0)
+
+
+class Volume(_Timestamps, DetachExtBase):
+    """Volume status for the ``local`` volume backend."""
+
+    __tablename__ = 'detach_ext_volumes'
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    project_id = sa.Column(sa.String(255))
+    status = sa.Column(sa.String(255), nullable=False)

@@ -1,0 +1,110 @@
+"""Domain exceptions; each carries the HTTP status the API answers with.
+
+The router turns any of these into a fault body in one place
+(:mod:`detach_ext.api.fault`); nothing below the API builds HTTP errors.
+"""
+
+
+class DetachExtException(Exception):
+    """Base class: ``msg_fmt`` is formatted with the keyword arguments."""
+
+    msg_fmt = 'An unknown exception occurred.'
+    code = 500
+
+    def __init__(self, message=None, **kwargs):
+        self.kwargs = kwargs
+        if message is None:
+            message = self.msg_fmt % kwargs
+        self.message = message
+        super().__init__(message)
+
+
+class Invalid(DetachExtException):
+    msg_fmt = 'Bad request.'
+    code = 400
+
+
+class Forbidden(DetachExtException):
+    msg_fmt = 'Forbidden.'
+    code = 403
+
+
+class NotFound(DetachExtException):
+    msg_fmt = 'Resource could not be found.'
+    code = 404
+
+
+class Conflict(DetachExtException):
+    msg_fmt = 'Conflict.'
+    code = 409
+
+
+class ServiceUnavailable(DetachExtException):
+    msg_fmt = 'Service unavailable.'
+    code = 503
+
+
+class MalformedRequestURL(Invalid):
+    msg_fmt = 'Malformed request URL: %(reason)s'
+
+
+class ProjectIdMalformed(MalformedRequestURL):
+    def __init__(self, project_id):
+        super().__init__(
+            reason="project_id '%s' is not a project id: expected 32 "
+                   "hexadecimal digits or a UUID" % project_id)
+
+
+class ProjectIdMismatch(MalformedRequestURL):
+    def __init__(self, url_project_id, context_project_id):
+        super().__init__(
+            reason="URL's project_id '%s' doesn't match Context's "
+                   "project_id '%s'" % (url_project_id, context_project_id))
+
+
+class PolicyNotAuthorized(Forbidden):
+    msg_fmt = "Policy doesn't allow %(action)s to be performed."
+
+
+class InstanceNotFound(NotFound):
+    msg_fmt = 'Instance %(instance_id)s could not be found.'
+
+
+class VolumeNotAttached(NotFound):
+    msg_fmt = 'Instance %(instance_uuid)s is not attached to volume %(volume_id)s'
+
+
+class VolumeNotFound(NotFound):
+    msg_fmt = 'Volume %(volume_id)s could not be found.'
+
+
+class CantDetachRootDevice(Forbidden):
+    msg_fmt = "Can't detach root device volume"
+
+
+class InstanceIsLocked(Conflict):
+    msg_fmt = 'Instance %(instance_uuid)s is locked'
+
+
+class InstanceInvalidState(Conflict):
+    msg_fmt = ("Cannot '%(method)s' instance %(instance_uuid)s while it is in "
+               "%(attr)s %(state)s")
+
+
+class InstanceNotOnHost(Conflict):
+    msg_fmt = ("Cannot '%(method)s' instance %(instance_uuid)s while it has "
+               "no compute host")
+
+
+class InvalidVolume(Invalid):
+    msg_fmt = 'Invalid volume: %(reason)s'
+
+
+class ComputeUnavailable(ServiceUnavailable):
+    msg_fmt = ('The compute service could not be reached; nothing was '
+               'changed.  Try again later.')
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    msg_fmt = ('The compute database could not be reached; nothing was '
+               'changed.  Try again later.')

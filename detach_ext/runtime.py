@@ -1,0 +1,71 @@
+"""Build the collaborators of one deployment once, from its ConfigOpts.
+
+The API app, the filter and the compute worker of one process share one
+:class:`Runtime` per ConfigOpts: one engine pool, one policy enforcer, one
+transport (so the in-process ``fake://`` transport of the embedded mode
+reaches the in-process worker).  Tests build a Runtime of their own and may
+replace a collaborator before building the app.
+"""
+
+import threading
+
+import oslo_messaging
+
+from detach_ext.compute import api as compute_api
+from detach_ext.compute import manager as compute_manager
+from detach_ext.compute import rpcapi as compute_rpcapi
+from detach_ext.db import api as db_api
+from detach_ext import policy
+from detach_ext import rpc
+from detach_ext import volume
+
+_LOCK = threading.Lock()
+_RUNTIMES = {}
+
+
+class Runtime:
+    """Everything a request or a cast needs, built from ``conf``."""
+
+    def __init__(self, conf):
+        self.conf = conf
+        self.db = db_api.Database(conf)
+        self.enforcer = policy.Enforcer(conf)
+        self.volume_api = volume.get_api(conf, self.db)
+        self._transport = None
+        self._compute_api = None
+
+    @property
+    def transport(self):
+        if self._transport is None:
+            self._transport = rpc.get_transport(self.conf)
+        return self._transport
+
+    @property
+    def compute_api(self):
+        if self._compute_api is None:
+            self._compute_api = compute_api.API(
+                self.db, self.volume_api,
+                compute_rpcapi.ComputeAPI(self.conf, self.transport))
+        return self._compute_api
+
+    def compute_server(self, host, driver=None):
+        """An RPC server (not started) for the compute worker of ``host``."""
+        manager = compute_manager.ComputeManager(host, self.db,
+                                                 self.volume_api, driver)
+        target = oslo_messaging.Target(topic=compute_rpcapi.TOPIC,
+                                       server=host)
+        return rpc.get_server(self.transport, target, [manager])
+
+    def close(self):
+        if self._transport is not None:
+            self._transport.cleanup()
+        self.db.dispose()
+
+
+def get(conf):
+    """The Runtime of ``conf``, built on first use."""
+    with _LOCK:
+        runtime = _RUNTIMES.get(id(conf))
+        if runtime is None or runtime.conf is not conf:
+            runtime = _RUNTIMES[id(conf)] = Runtime(conf)
+        return runtime

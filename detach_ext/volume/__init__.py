@@ -1,0 +1,26 @@
+"""The volume API: where the status of a volume lives.
+
+Every backend offers the same four calls; the compute API and the worker
+do not know which one they talk to.
+
+``begin_detaching(context, volume_id)``
+    compare-and-swap ``in-use`` -> ``detaching``; raises InvalidVolume
+    (``already detached`` when the volume is ``available``) or
+    VolumeNotFound.
+``roll_detaching(context, volume_id)``
+    ``detaching`` -> ``in-use`` (the cast failed, or the detach did).
+``detach(context, volume_id, attachment_id)``
+    ``detaching`` -> ``available`` (the worker finished); returns whether
+    this call made the change, so a duplicate message changes nothing.
+``get_status(context, volume_id)``
+    the status, or raises VolumeNotFound.
+"""
+
+from detach_ext.volume import local
+
+BACKENDS = {'local': local.API}
+
+
+def get_api(conf, db):
+    """The volume API the configuration names."""
+    return BACKENDS[conf.volume.backend](db)

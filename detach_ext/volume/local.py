@@ -1,0 +1,43 @@
+"""Volume status kept in a table of the compute database (the default)."""
+
+from detach_ext import exception
+
+AVAILABLE = 'available'
+IN_USE = 'in-use'
+DETACHING = 'detaching'
+
+
+class API:
+    """The ``local`` volume backend.
+
+    :param db: the :class:`detach_ext.db.api.Database` holding the
+        ``detach_ext_volumes`` table.
+    """
+
+    def __init__(self, db):
+        self.db = db
+
+    def get_status(self, context, volume_id):
+        volume = self.db.volume_get(context, volume_id)
+        if volume is None:
+            raise exception.VolumeNotFound(volume_id=volume_id)
+        return volume.status
+
+    def begin_detaching(self, context, volume_id):
+        if self.db.volume_update_status_on_match(
+                context, volume_id, IN_USE, DETACHING):
+            return
+        # Lost the compare-and-swap: say why with the status it has now.
+        status = self.get_status(context, volume_id)
+        if status == AVAILABLE:
+            raise exception.InvalidVolume(reason='already detached')
+        raise exception.InvalidVolume(
+            reason="volume %s is '%s', not 'in-use'" % (volume_id, status))
+
+    def roll_detaching(self, context, volume_id):
+        return self.db.volume_update_status_on_match(
+            context, volume_id, DETACHING, IN_USE)
+
+    def detach(self, context, volume_id, attachment_id=None):
+        return self.db.volume_update_status_on_match(
+            context, volume_id, DETACHING, AVAILABLE)
