@@ -62,6 +62,14 @@ class Runtime:
         self.db.dispose()
 
 
+def release(conf):
+    """Close and forget the Runtime of ``conf``, if one was built."""
+    with _LOCK:
+        runtime = _RUNTIMES.pop(id(conf), None)
+    if runtime is not None and runtime.conf is conf:
+        runtime.close()
+
+
 def get(conf):
     """The Runtime of ``conf``, built on first use."""
     with _LOCK:

@@ -24,10 +24,12 @@ def fault_name(code):
 def fault_response(code, message, headers=None):
     """A webob Response carrying the fault body for ``code``."""
     body = {fault_name(code): {'message': message, 'code': code}}
-    response = webob.Response(status=code, headers=headers or {},
-                              content_type='application/json',
-                              charset='UTF-8')
+    response = webob.Response(status=code)
     response.body = json.dumps(body).encode('utf-8')
+    response.headers.update(headers or {})
+    # Set by hand: webob leaves the charset off a JSON content type, and
+    # the contract's error example carries it.
+    response.headers['Content-Type'] = 'application/json; charset=UTF-8'
     return response
 
 

@@ -1,0 +1,232 @@
+"""Fixtures of the functional tests: a deployment in a temporary folder.
+
+Each :class:`Deployment` writes its own detach_ext.conf (its own SQLite
+file, its own in-process message bus), loads the shipped api-paste.ini
+with ``paste.deploy.loadapp`` and creates the schema with the shipped
+migrations, so no two tests share state.
+"""
+
+import io
+import logging
+import os
+import threading
+import time
+import uuid
+
+import fixtures
+from oslo_log import formatters
+import oslo_messaging
+from oslo_utils import timeutils
+from paste import deploy as paste_deploy
+import sqlalchemy as sa
+import webob
+
+from detach_ext.compute import manager as compute_manager
+from detach_ext.compute import rpcapi as compute_rpcapi
+from detach_ext import context as detach_context
+from detach_ext.db import migration
+from detach_ext.db import models
+from detach_ext import deploy
+from detach_ext import rpc
+from detach_ext import runtime
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+PASTE_INI = os.path.join(REPO, 'etc', 'detach_ext', 'api-paste.ini')
+
+PROJECT = 'b7a7b63e92174a95a999c95da856f143'
+OTHER_PROJECT = '9e691df1813f4737a5c505b4cab89a96'
+HOST = 'compute-a'
+OTHER_HOST = 'compute-b'
+
+
+class RecordingManager(compute_manager.ComputeManager):
+    """The reference worker, remembering every detach_volume it hears."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.received = []
+
+    def detach_volume(self, context, instance, volume_id,
+                      attachment_id=None):
+        self.received.append({'context': context, 'instance': instance,
+                              'volume_id': volume_id,
+                              'attachment_id': attachment_id})
+        return super().detach_volume(context, instance, volume_id,
+                                     attachment_id)
+
+
+class Deployment(fixtures.Fixture):
+    """A detach_ext deployment in a temporary folder.
+
+    :param pipeline: the api-paste.ini pipeline (``noauth2``, ``main``).
+    :param extra_conf: more lines for detach_ext.conf.
+    :param policy: the text of a policy.yaml beside detach_ext.conf.
+    """
+
+    def __init__(self, pipeline='noauth2', extra_conf='', policy=None,
+                 transport_url='fake://'):
+        super().__init__()
+        self.pipeline = pipeline
+        self.extra_conf = extra_conf
+        self.policy = policy
+        self.transport_url = transport_url
+
+    def _setUp(self):
+        self.dir = self.useFixture(fixtures.TempDir()).path
+        self.conf_path = os.path.join(self.dir, 'detach_ext.conf')
+        self.db_url = 'sqlite:///' + os.path.join(self.dir, 'compute.sqlite')
+        with open(self.conf_path, 'w') as f:
+            f.write('[DEFAULT]\ntransport_url = %s\n'
+                    '[database]\nconnection = %s\n%s\n'
+                    % (self.transport_url, self.db_url, self.extra_conf))
+        if self.policy is not None:
+            with open(os.path.join(self.dir, 'policy.yaml'), 'w') as f:
+                f.write(self.policy)
+        self.app = paste_deploy.loadapp(
+            'config:' + PASTE_INI, name=self.pipeline,
+            global_conf={'config_file': self.conf_path})
+        self.conf = deploy.conf_for({'config_file': self.conf_path}, {})
+        self.runtime = runtime.get(self.conf)
+        self.addCleanup(runtime.release, self.conf)
+        self.db = self.runtime.db
+        migration.db_sync(self.db.engine, create_nova=True)
+        self.context = detach_context.get_admin_context()
+
+    # HTTP
+
+    def delete(self, server_id, volume_id, project=PROJECT, user='demo',
+               token=None, roles=None, prefix=None, headers=None):
+        prefix = '/v2/%s' % project if prefix is None else prefix
+        path = '%s/servers/%s/os-volume_attachments/%s' % (
+            prefix, server_id, volume_id)
+        return self.request(path, 'DELETE', token=token or
+                            '%s:%s' % (user, project), roles=roles,
+                            headers=headers)
+
+    def request(self, path, method='GET', token=None, roles=None,
+                headers=None, **kwargs):
+        req = webob.Request.blank(path, method=method, **kwargs)
+        req.headers['Accept'] = 'application/json'
+        if token:
+            req.headers['X-Auth-Token'] = token
+        if roles is not None:
+            req.headers['X-Roles'] = roles
+        req.headers.update(headers or {})
+        return req.get_response(self.app)
+
+    # data
+
+    def add_server(self, project=PROJECT, host=HOST, vm_state='active',
+                   task_state=None, locked=False, deleted=False):
+        server = models.Instance(
+            uuid=str(uuid.uuid4()), user_id='demo', project_id=project,
+            hostname='server', display_name='server', host=host, node=host,
+            power_state=1, vm_state=vm_state, task_state=task_state,
+            locked=locked, locked_by='owner' if locked else None,
+            launched_at=timeutils.utcnow(), root_device_name='/dev/vda',
+            deleted=0)
+        with self.db.ctxmgr.writer.using(self.context) as session:
+            session.add(server)
+            session.flush()
+            if deleted:
+                server.deleted = server.id
+        return server.uuid
+
+    def add_volume(self, server_id, status='in-use', boot_index=None,
+                   deleted=False, volume_id=None):
+        volume_id = volume_id or str(uuid.uuid4())
+        bdm = models.BlockDeviceMapping(
+            instance_uuid=server_id, volume_id=volume_id,
+            device_name='/dev/vda' if boot_index == 0 else '/dev/vdb',
+            boot_index=boot_index, source_type='volume',
+            destination_type='volume', connection_info='{}', deleted=0)
+        with self.db.ctxmgr.writer.using(self.context) as session:
+            session.add(bdm)
+            session.add(models.Volume(id=volume_id, project_id=PROJECT,
+                                      status=status))
+            session.flush()
+            if deleted:
+                bdm.deleted = bdm.id
+        return volume_id
+
+    def volume_status(self, volume_id):
+        return self.runtime.volume_api.get_status(self.context, volume_id)
+
+    def attachment(self, server_id, volume_id):
+        return self.db.bdm_get_by_volume_and_instance(
+            self.context, volume_id, server_id)
+
+    def snapshot(self, ignore=()):
+        """Every row of every table, to show that nothing changed.
+
+        :param ignore: names of columns left out.
+        """
+        tables = {}
+        with self.db.engine.connect() as connection:
+            for table in (list(models.NovaBase.metadata.sorted_tables) +
+                          list(models.DetachExtBase.metadata.sorted_tables)):
+                columns = [c for c in table.c if c.name not in ignore]
+                rows = connection.execute(sa.select(*columns)).all()
+                tables[table.name] = sorted(tuple(map(str, r)) for r in rows)
+        return tables
+
+    # workers
+
+    def start_worker(self, host=HOST, driver=None):
+        """A reference compute worker for ``host``, recording its casts."""
+        manager = RecordingManager(host, self.db, self.runtime.volume_api,
+                                   driver)
+        target = oslo_messaging.Target(topic=compute_rpcapi.TOPIC,
+                                       server=host)
+        server = rpc.get_server(self.runtime.transport, target, [manager])
+        server.start()
+
+        def _stop():
+            server.stop()
+            server.wait()
+        self.addCleanup(_stop)
+        return manager
+
+    def wait_for(self, predicate, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            time.sleep(0.02)
+        return predicate()
+
+    def capture_logs(self):
+        """Log lines of detach_ext as oslo.log formats them in production
+        (with the request id), into a StringIO."""
+        stream = io.StringIO()
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(formatters.ContextFormatter(
+            project='detach_ext', config=self.conf))
+        logger = logging.getLogger('detach_ext')
+        logger.addHandler(handler)
+        old_level = logger.level
+        logger.setLevel(logging.INFO)
+
+        def _restore():
+            logger.removeHandler(handler)
+            logger.setLevel(old_level)
+        self.addCleanup(_restore)
+        return stream
+
+
+def run_concurrently(count, func):
+    """Run ``func`` in ``count`` threads released at the same moment."""
+    barrier = threading.Barrier(count)
+    results = [None] * count
+
+    def _run(i):
+        barrier.wait()
+        results[i] = func()
+
+    threads = [threading.Thread(target=_run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results

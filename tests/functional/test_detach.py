@@ -1,0 +1,396 @@
+"""Every row of DESIGN.md's table of checks, through the paste-loaded app.
+
+Each error test also shows that the database is unchanged and that no
+cast was sent.
+"""
+
+import uuid
+
+import oslo_messaging
+
+from detach_ext.compute import states
+from tests.functional import base
+from tests.functional import fixtures as ff
+
+
+class TestDetachErrors(base.DeploymentTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.worker = self.dep.start_worker(ff.HOST)
+        self.server = self.dep.add_server()
+        self.volume = self.dep.add_volume(self.server)
+
+    def assertUnchanged(self, response_fn, code, name, message=None):
+        before = self.dep.snapshot()
+        response = response_fn()
+        text = self.assertFault(response, code, name, message)
+        self.assertEqual(before, self.dep.snapshot())
+        self.assertEqual([], self.worker.received)
+        return text
+
+    def test_delete_no_token_401(self):
+        self.assertUnchanged(
+            lambda: self.dep.request(
+                '/v2/%s/servers/%s/os-volume_attachments/%s'
+                % (ff.PROJECT, self.server, self.volume), 'DELETE'),
+            401, 'unauthorized')
+
+    def test_delete_project_id_malformed_400(self):
+        for bad in ('not-a-project', 'b7a7b63e92174a95a999c95da856f14',
+                    'b7a7b63e92174a95a999c95da856f143x'):
+            message = self.assertUnchanged(
+                lambda: self.dep.delete(self.server, self.volume,
+                                        project=bad),
+                400, 'badRequest')
+            self.assertIn("project_id '%s'" % bad, message)
+            self.assertTrue(message.startswith('Malformed request URL: '))
+
+    def test_delete_project_id_mismatch_400(self):
+        expected = ("Malformed request URL: URL's project_id '%s' doesn't "
+                    "match Context's project_id '%s'"
+                    % (ff.PROJECT, ff.OTHER_PROJECT))
+        for user in ('demo', 'admin'):
+            self.assertUnchanged(
+                lambda: self.dep.delete(
+                    self.server, self.volume,
+                    token='%s:%s' % (user, ff.OTHER_PROJECT)),
+                400, 'badRequest', expected)
+
+    def test_delete_server_id_not_uuid_404(self):
+        self.assertUnchanged(
+            lambda: self.dep.delete('not-a-uuid', self.volume),
+            404, 'itemNotFound', 'Instance not-a-uuid could not be found.')
+
+    def test_delete_server_missing_404(self):
+        missing = str(uuid.uuid4())
+        self.assertUnchanged(
+            lambda: self.dep.delete(missing, self.volume),
+            404, 'itemNotFound', 'Instance %s could not be found.' % missing)
+
+    def test_delete_server_deleted_404(self):
+        server = self.dep.add_server(deleted=True)
+        volume = self.dep.add_volume(server)
+        self.assertUnchanged(
+            lambda: self.dep.delete(server, volume),
+            404, 'itemNotFound', 'Instance %s could not be found.' % server)
+
+    def test_delete_server_of_other_project_404(self):
+        server = self.dep.add_server(project=ff.OTHER_PROJECT)
+        volume = self.dep.add_volume(server)
+        self.assertUnchanged(
+            lambda: self.dep.delete(server, volume),
+            404, 'itemNotFound', 'Instance %s could not be found.' % server)
+
+    def test_delete_policy_denies_403(self):
+        # The default rule wants the member role (or admin).
+        self.assertUnchanged(
+            lambda: self.dep.delete(self.server, self.volume,
+                                    roles='reader'),
+            403, 'forbidden',
+            "Policy doesn't allow os_compute_api:os-volumes-attachments:"
+            "delete to be performed.")
+
+    def test_delete_policy_before_attachment_lookup_403(self):
+        # Row 5 comes before row 6: no hint whether the volume exists.
+        self.assertUnchanged(
+            lambda: self.dep.delete(self.server, str(uuid.uuid4()),
+                                    roles='reader'),
+            403, 'forbidden')
+
+    def test_delete_attachment_id_not_uuid_404(self):
+        self.assertUnchanged(
+            lambda: self.dep.delete(self.server, 'vol-1'),
+            404, 'itemNotFound',
+            'Instance %s is not attached to volume vol-1' % self.server)
+
+    def test_delete_attachment_missing_404(self):
+        missing = str(uuid.uuid4())
+        self.assertUnchanged(
+            lambda: self.dep.delete(self.server, missing),
+            404, 'itemNotFound',
+            'Instance %s is not attached to volume %s'
+            % (self.server, missing))
+
+    def test_delete_attachment_of_other_server_404(self):
+        other = self.dep.add_server()
+        volume = self.dep.add_volume(other)
+        self.assertUnchanged(
+            lambda: self.dep.delete(self.server, volume),
+            404, 'itemNotFound',
+            'Instance %s is not attached to volume %s'
+            % (self.server, volume))
+
+    def test_delete_attachment_deleted_404(self):
+        volume = self.dep.add_volume(self.server, deleted=True)
+        self.assertUnchanged(
+            lambda: self.dep.delete(self.server, volume),
+            404, 'itemNotFound')
+
+    def test_delete_root_device_403(self):
+        root = self.dep.add_volume(self.server, boot_index=0)
+        self.assertUnchanged(
+            lambda: self.dep.delete(self.server, root),
+            403, 'forbidden', "Can't detach root device volume")
+
+    def test_delete_locked_409(self):
+        server = self.dep.add_server(locked=True)
+        volume = self.dep.add_volume(server)
+        self.assertUnchanged(
+            lambda: self.dep.delete(server, volume),
+            409, 'conflictingRequest', 'Instance %s is locked' % server)
+
+    def test_delete_vm_state_409(self):
+        for vm_state in (states.BUILDING, states.ERROR, states.SUSPENDED,
+                         states.RESCUED, states.SHELVED,
+                         states.SHELVED_OFFLOADED, states.DELETED):
+            server = self.dep.add_server(vm_state=vm_state)
+            volume = self.dep.add_volume(server)
+            self.assertUnchanged(
+                lambda: self.dep.delete(server, volume),
+                409, 'conflictingRequest',
+                "Cannot 'detach_volume' instance %s while it is in "
+                "vm_state %s" % (server, vm_state))
+
+    def test_delete_task_state_409(self):
+        server = self.dep.add_server(task_state='rebooting')
+        volume = self.dep.add_volume(server)
+        self.assertUnchanged(
+            lambda: self.dep.delete(server, volume),
+            409, 'conflictingRequest',
+            "Cannot 'detach_volume' instance %s while it is in "
+            "task_state rebooting" % server)
+
+    def test_delete_already_detached_400(self):
+        volume = self.dep.add_volume(self.server, status='available')
+        self.assertUnchanged(
+            lambda: self.dep.delete(self.server, volume),
+            400, 'badRequest', 'Invalid volume: already detached')
+
+    def test_delete_volume_not_in_use_400(self):
+        # What a request that lost the race to begin detaching sees.
+        for status in ('detaching', 'attaching', 'error'):
+            volume = self.dep.add_volume(self.server, status=status)
+            message = self.assertUnchanged(
+                lambda: self.dep.delete(self.server, volume),
+                400, 'badRequest')
+            self.assertEqual(
+                "Invalid volume: volume %s is '%s', not 'in-use'"
+                % (volume, status), message)
+
+    def test_delete_other_method_405(self):
+        for method in ('GET', 'PUT', 'POST', 'PATCH'):
+            response = self.assertUnchanged(
+                lambda: self.dep.request(
+                    '/v2/%s/servers/%s/os-volume_attachments/%s'
+                    % (ff.PROJECT, self.server, self.volume), method,
+                    token='demo:' + ff.PROJECT),
+                405, 'badMethod')
+            del response
+
+    def test_unknown_path_404(self):
+        response = self.dep.request('/v2/%s/servers' % ff.PROJECT, 'DELETE',
+                                    token='demo:' + ff.PROJECT)
+        self.assertFault(response, 404, 'itemNotFound')
+
+    def test_405_names_allowed_method(self):
+        response = self.dep.request(
+            '/v2/%s/servers/%s/os-volume_attachments/%s'
+            % (ff.PROJECT, self.server, self.volume), 'GET',
+            token='demo:' + ff.PROJECT)
+        self.assertEqual('DELETE', response.headers['Allow'])
+
+
+class TestDetachOrder(base.DeploymentTestCase):
+    """Where two rows apply, the earlier one answers."""
+
+    def test_root_device_before_lock_and_state(self):
+        server = self.dep.add_server(locked=True, vm_state='error')
+        root = self.dep.add_volume(server, boot_index=0)
+        self.assertFault(self.dep.delete(server, root), 403, 'forbidden')
+
+    def test_lock_before_vm_state(self):
+        server = self.dep.add_server(locked=True, vm_state='error')
+        volume = self.dep.add_volume(server)
+        self.assertFault(self.dep.delete(server, volume), 409,
+                         'conflictingRequest', 'Instance %s is locked' % server)
+
+    def test_vm_state_before_volume_status(self):
+        server = self.dep.add_server(vm_state='error')
+        volume = self.dep.add_volume(server, status='available')
+        self.assertFault(self.dep.delete(server, volume), 409,
+                         'conflictingRequest')
+
+
+class TestDetachSuccess(base.DeploymentTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.worker = self.dep.start_worker(ff.HOST)
+        self.other_worker = self.dep.start_worker(ff.OTHER_HOST)
+
+    def _detach_and_wait(self, server, volume, **kwargs):
+        response = self.dep.delete(server, volume, **kwargs)
+        self.assertAccepted(response)
+        self.assertTrue(self.dep.wait_for(
+            lambda: self.dep.attachment(server, volume) is None),
+            'the worker did not finish the detach')
+        self.assertEqual('available', self.dep.volume_status(volume))
+        return response
+
+    def test_delete_202_worker_finishes(self):
+        server = self.dep.add_server()
+        volume = self.dep.add_volume(server)
+        response = self._detach_and_wait(server, volume)
+        self.assertEqual(1, len(self.worker.received))
+        self.assertEqual([], self.other_worker.received)
+        cast = self.worker.received[0]
+        self.assertEqual(volume, cast['volume_id'])
+        self.assertEqual(server,
+                         cast['instance']['nova_object.data']['uuid'])
+        self.assertEqual('Instance', cast['instance']['nova_object.name'])
+        # The request id travels to the worker.
+        self.assertEqual(response.headers['x-openstack-request-id'],
+                         cast['context'].request_id)
+        self.assertEqual(ff.PROJECT, cast['context'].project_id)
+        # A second DELETE finds no attachment.
+        self.assertFault(self.dep.delete(server, volume), 404,
+                         'itemNotFound')
+
+    def test_delete_cast_goes_to_the_servers_host(self):
+        server = self.dep.add_server(host=ff.OTHER_HOST)
+        volume = self.dep.add_volume(server)
+        self._detach_and_wait(server, volume)
+        self.assertEqual([], self.worker.received)
+        self.assertEqual(1, len(self.other_worker.received))
+
+    def test_delete_soft_deletes_the_attachment_row(self):
+        server = self.dep.add_server()
+        volume = self.dep.add_volume(server)
+        self._detach_and_wait(server, volume)
+        rows = [r for r in self.dep.snapshot()['block_device_mapping']
+                if volume in r]
+        self.assertEqual(1, len(rows))  # still there, soft-deleted
+
+    def test_delete_in_every_allowed_vm_state_202(self):
+        for vm_state in states.DETACH_VOLUME_VM_STATES:
+            server = self.dep.add_server(vm_state=vm_state)
+            volume = self.dep.add_volume(server)
+            self._detach_and_wait(server, volume)
+
+    def test_delete_v21_with_and_without_project_202(self):
+        server = self.dep.add_server()
+        volume = self.dep.add_volume(server)
+        self._detach_and_wait(server, volume,
+                              prefix='/v2.1/%s' % ff.PROJECT)
+        volume = self.dep.add_volume(server)
+        self._detach_and_wait(server, volume, prefix='/v2.1')
+
+    def test_delete_locked_by_admin_202(self):
+        server = self.dep.add_server(locked=True)
+        volume = self.dep.add_volume(server)
+        self._detach_and_wait(server, volume, user='admin')
+
+    def test_delete_admin_sees_other_projects_server_202(self):
+        server = self.dep.add_server(project=ff.OTHER_PROJECT)
+        volume = self.dep.add_volume(server)
+        self._detach_and_wait(server, volume, user='admin')
+
+    def test_delete_ignores_a_body(self):
+        server = self.dep.add_server()
+        volume = self.dep.add_volume(server)
+        response = self.dep.delete(
+            server, volume, headers={'Content-Type': 'application/json'})
+        self.assertAccepted(response)
+
+    def test_delete_concurrent_one_202(self):
+        server = self.dep.add_server()
+        volume = self.dep.add_volume(server)
+        responses = ff.run_concurrently(
+            20, lambda: self.dep.delete(server, volume))
+        codes = sorted(r.status_int for r in responses)
+        self.assertEqual([202] + [400] * 19, codes)
+        for r in responses:
+            self.assertRequestIds(r)
+        self.assertTrue(self.dep.wait_for(
+            lambda: self.dep.attachment(server, volume) is None))
+        # Give any stray second cast the time to arrive: there is none.
+        self.dep.wait_for(lambda: len(self.worker.received) > 1, timeout=1)
+        self.assertEqual(1, len(self.worker.received))
+        self.assertEqual('available', self.dep.volume_status(volume))
+
+    def test_duplicate_message_processed_once(self):
+        server = self.dep.add_server()
+        volume = self.dep.add_volume(server)
+        self._detach_and_wait(server, volume)
+        # Deliver the same message again, as a broker may.
+        cast = self.worker.received[0]
+        before = self.dep.snapshot()
+        self.worker.detach_volume(cast['context'], cast['instance'],
+                                  volume, None)
+        self.assertEqual(before, self.dep.snapshot())
+
+
+class FailingDriver:
+    def detach_volume(self, *args):
+        raise RuntimeError('the hypervisor refused')
+
+
+class TestDetachFailures(base.DeploymentTestCase):
+
+    def test_cast_fails_503_rolls_back_and_logs_request_id(self):
+        server = self.dep.add_server()
+        volume = self.dep.add_volume(server)
+        logs = self.dep.capture_logs()
+
+        class Broken:
+            def prepare(self, **kwargs):
+                return self
+
+            def cast(self, *args, **kwargs):
+                raise oslo_messaging.MessageDeliveryFailure('bus is down')
+
+        self.dep.runtime.compute_api.compute_rpcapi.client = Broken()
+        # The volume went to detaching and back: only its updated_at
+        # tells.
+        before = self.dep.snapshot(ignore=('updated_at',))
+        response = self.dep.delete(server, volume)
+        self.assertFault(response, 503, 'serviceUnavailable')
+        self.assertEqual('in-use', self.dep.volume_status(volume))
+        self.assertEqual(before, self.dep.snapshot(ignore=('updated_at',)))
+        request_id = response.headers['x-openstack-request-id']
+        failure_lines = [line for line in logs.getvalue().splitlines()
+                         if 'failed' in line]
+        self.assertTrue(failure_lines, logs.getvalue())
+        self.assertIn(request_id, failure_lines[0])
+
+    def test_worker_failure_rolls_back_and_records_fault(self):
+        self.dep.start_worker(ff.HOST, driver=FailingDriver())
+        server = self.dep.add_server()
+        volume = self.dep.add_volume(server)
+        self.assertAccepted(self.dep.delete(server, volume))
+        self.assertTrue(self.dep.wait_for(
+            lambda: self.dep.snapshot()['instance_faults']))
+        self.assertTrue(self.dep.wait_for(
+            lambda: self.dep.volume_status(volume) == 'in-use'))
+        self.assertIsNotNone(self.dep.attachment(server, volume))
+        fault = self.dep.snapshot()['instance_faults'][0]
+        self.assertIn('the hypervisor refused', ' '.join(fault))
+        # And the user can try again.
+        self.assertAccepted(self.dep.delete(server, volume))
+
+
+class TestRealTransportFailure(base.TestCase):
+    """A real RabbitMQ driver whose broker does not answer: 503 within the
+    bounded retry, volume still in-use."""
+
+    def test_unreachable_broker_503(self):
+        dep = self.useFixture(ff.Deployment(
+            transport_url='rabbit://guest:guest@127.0.0.1:1/',
+            extra_conf='[compute_rpc]\ncast_retry = 0\n'
+                       '[oslo_messaging_rabbit]\nrabbit_retry_interval = 1\n'))
+        server = dep.add_server()
+        volume = dep.add_volume(server)
+        response = dep.delete(server, volume)
+        self.assertFault(response, 503, 'serviceUnavailable')
+        self.assertEqual('in-use', dep.volume_status(volume))
