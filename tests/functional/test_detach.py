@@ -4,6 +4,7 @@ Each error test also shows that the database is unchanged and that no
 cast was sent.
 """
 
+import threading
 import uuid
 
 import oslo_messaging
@@ -304,7 +305,14 @@ class TestDetachSuccess(base.DeploymentTestCase):
         self.assertAccepted(response)
 
     def test_delete_concurrent_one_202(self):
-        server = self.dep.add_server()
+        # The worker's hypervisor is held until every request is answered,
+        # so all 19 losers meet the volume detaching (400), none after the
+        # worker finished (which would be an honest 404).
+        gate = threading.Event()
+        self.addCleanup(gate.set)
+        worker = self.dep.start_worker('compute-gated',
+                                       driver=GatedDriver(gate))
+        server = self.dep.add_server(host='compute-gated')
         volume = self.dep.add_volume(server)
         responses = ff.run_concurrently(
             20, lambda: self.dep.delete(server, volume))
@@ -312,11 +320,12 @@ class TestDetachSuccess(base.DeploymentTestCase):
         self.assertEqual([202] + [400] * 19, codes)
         for r in responses:
             self.assertRequestIds(r)
+        gate.set()
         self.assertTrue(self.dep.wait_for(
             lambda: self.dep.attachment(server, volume) is None))
         # Give any stray second cast the time to arrive: there is none.
-        self.dep.wait_for(lambda: len(self.worker.received) > 1, timeout=1)
-        self.assertEqual(1, len(self.worker.received))
+        self.dep.wait_for(lambda: len(worker.received) > 1, timeout=1)
+        self.assertEqual(1, len(worker.received))
         self.assertEqual('available', self.dep.volume_status(volume))
 
     def test_duplicate_message_processed_once(self):
@@ -329,6 +338,14 @@ class TestDetachSuccess(base.DeploymentTestCase):
         self.worker.detach_volume(cast['context'], cast['instance'],
                                   volume, None)
         self.assertEqual(before, self.dep.snapshot())
+
+
+class GatedDriver:
+    def __init__(self, gate):
+        self.gate = gate
+
+    def detach_volume(self, *args):
+        self.gate.wait(30)
 
 
 class FailingDriver:

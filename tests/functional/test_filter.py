@@ -1,0 +1,116 @@
+"""detach_ext as a paste filter in front of another app (Nova's place)."""
+
+import json
+import os
+
+from paste import deploy as paste_deploy
+import webob
+import webob.dec
+
+from tests.functional import base
+from tests.functional import fixtures as ff
+
+PASTE = """
+[pipeline:main]
+pipeline = request_id faultwrap noauth2 detach_ext inner
+
+[filter:detach_ext]
+paste.filter_factory = detach_ext.deploy:filter_factory
+config_file = %(conf)s
+
+[filter:request_id]
+paste.filter_factory = detach_ext.api.middleware:RequestId.factory
+
+[filter:faultwrap]
+paste.filter_factory = detach_ext.api.middleware:FaultWrapper.factory
+
+[filter:noauth2]
+paste.filter_factory = detach_ext.api.middleware:noauth2_factory
+
+[app:inner]
+paste.app_factory = tests.functional.test_filter:inner_factory
+"""
+
+CALLS = []
+
+
+@webob.dec.wsgify
+def _inner(req):
+    CALLS.append({'method': req.method, 'path': req.path,
+                  'script_name': req.script_name,
+                  'path_info': req.path_info, 'body': req.body,
+                  'auth': req.headers.get('X-Auth-Token')})
+    return webob.Response(json={'inner': True}, status=200)
+
+
+def inner_factory(global_conf, **local_conf):
+    return _inner
+
+
+class FilterTestCase(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        del CALLS[:]
+        self.dep = self.useFixture(ff.Deployment())
+        self.worker = self.dep.start_worker(ff.HOST)
+        ini = os.path.join(self.dep.dir, 'api-paste.ini')
+        with open(ini, 'w') as f:
+            f.write(PASTE % {'conf': self.dep.conf_path})
+        self.app = paste_deploy.loadapp('config:' + ini)
+        self.server = self.dep.add_server()
+        self.volume = self.dep.add_volume(self.server)
+        self.path = '/v2.1/%s/servers/%s/os-volume_attachments/%s' % (
+            ff.PROJECT, self.server, self.volume)
+
+    def call(self, path, method, body=b'', **environ):
+        req = webob.Request.blank(path, method=method, body=body,
+                                  environ=environ)
+        req.headers['X-Auth-Token'] = 'demo:' + ff.PROJECT
+        return req.get_response(self.app)
+
+    def test_detach_answered_by_detach_ext(self):
+        response = self.call(self.path, 'DELETE')
+        self.assertAccepted(response)
+        self.assertEqual([], CALLS)
+        self.assertTrue(self.dep.wait_for(
+            lambda: self.dep.attachment(self.server, self.volume) is None))
+
+    def test_detach_errors_answered_by_detach_ext(self):
+        response = self.call(self.path.replace(self.volume, 'nope'),
+                             'DELETE')
+        self.assertFault(response, 404, 'itemNotFound')
+        self.assertEqual([], CALLS)
+
+    def test_other_requests_reach_the_wrapped_app_unchanged(self):
+        cases = [
+            (self.path, 'GET', b''),
+            (self.path, 'PUT', b'{"volumeAttachment": {}}'),
+            ('/v2.1/%s/servers/%s/os-volume_attachments' % (
+                ff.PROJECT, self.server), 'POST',
+             b'{"volumeAttachment": {"volumeId": "x"}}'),
+            ('/v2.1/%s/servers/%s' % (ff.PROJECT, self.server), 'DELETE',
+             b''),
+            ('/', 'GET', b''),
+        ]
+        for path, method, body in cases:
+            del CALLS[:]
+            response = self.call(path, method, body)
+            self.assertEqual(200, response.status_int)
+            self.assertEqual({'inner': True}, json.loads(response.body))
+            self.assertEqual([{'method': method, 'path': path,
+                               'script_name': '', 'path_info': path,
+                               'body': body,
+                               'auth': 'demo:' + ff.PROJECT}], CALLS)
+        self.assertEqual('in-use', self.dep.volume_status(self.volume))
+        self.assertEqual([], self.worker.received)
+
+    def test_detach_behind_nova_urlmap_prefix(self):
+        # Nova's urlmap moves /v2.1 (and a deployment prefix) into
+        # SCRIPT_NAME before the pipeline sees the request.
+        response = self.call(
+            '/%s/servers/%s/os-volume_attachments/%s' % (
+                ff.PROJECT, self.server, self.volume), 'DELETE',
+            SCRIPT_NAME='/compute/v2.1')
+        self.assertAccepted(response)
+        self.assertEqual([], CALLS)

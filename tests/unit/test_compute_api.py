@@ -1,0 +1,98 @@
+"""The compute API's rules, with fakes in place of DB, volumes and RPC."""
+
+import types
+
+import testtools
+
+from detach_ext.compute import api as compute_api
+from detach_ext import exception
+
+
+class FakeVolumes:
+    def __init__(self):
+        self.calls = []
+
+    def begin_detaching(self, context, volume_id):
+        self.calls.append(('begin_detaching', volume_id))
+
+    def roll_detaching(self, context, volume_id):
+        self.calls.append(('roll_detaching', volume_id))
+
+
+class FakeRPC:
+    def __init__(self, error=None):
+        self.error = error
+        self.casts = []
+
+    def detach_volume(self, context, instance, volume_id, attachment_id):
+        if self.error:
+            raise self.error
+        self.casts.append((instance.host, volume_id, attachment_id))
+
+
+def _instance(**kw):
+    values = dict(uuid='u1', host='h1', locked=False, vm_state='active',
+                  task_state=None, project_id='p1')
+    values.update(kw)
+    return types.SimpleNamespace(**values)
+
+
+def _bdm(**kw):
+    values = dict(volume_id='v1', attachment_id='a1', is_root=False)
+    values.update(kw)
+    return types.SimpleNamespace(**values)
+
+
+class TestDetachVolume(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.volumes = FakeVolumes()
+        self.rpc = FakeRPC()
+        self.api = compute_api.API(None, self.volumes, self.rpc)
+        self.context = types.SimpleNamespace(is_admin=False)
+
+    def test_success_begins_then_casts(self):
+        self.api.detach_volume(self.context, _instance(), _bdm())
+        self.assertEqual([('begin_detaching', 'v1')], self.volumes.calls)
+        self.assertEqual([('h1', 'v1', 'a1')], self.rpc.casts)
+
+    def test_cast_failure_rolls_back_and_raises_503(self):
+        self.rpc.error = RuntimeError('boom')
+        exc = self.assertRaises(exception.ComputeUnavailable,
+                                self.api.detach_volume, self.context,
+                                _instance(), _bdm())
+        self.assertEqual(503, exc.code)
+        self.assertEqual([('begin_detaching', 'v1'),
+                          ('roll_detaching', 'v1')], self.volumes.calls)
+
+    def test_checks_raise_before_any_write(self):
+        cases = [
+            (_instance(locked=True, vm_state='error'), _bdm(is_root=True),
+             exception.CantDetachRootDevice),
+            (_instance(locked=True, vm_state='error'), _bdm(),
+             exception.InstanceIsLocked),
+            (_instance(vm_state='error', task_state='x'), _bdm(),
+             exception.InstanceInvalidState),
+            (_instance(task_state='rebooting'), _bdm(),
+             exception.InstanceInvalidState),
+            (_instance(host=None), _bdm(), exception.InstanceNotOnHost),
+        ]
+        for instance, bdm, error in cases:
+            self.assertRaises(error, self.api.detach_volume, self.context,
+                              instance, bdm)
+        self.assertEqual([], self.volumes.calls)
+        self.assertEqual([], self.rpc.casts)
+
+    def test_admin_ignores_lock(self):
+        self.context.is_admin = True
+        self.api.detach_volume(self.context, _instance(locked=True), _bdm())
+        self.assertEqual(1, len(self.rpc.casts))
+
+    def test_state_message(self):
+        exc = self.assertRaises(
+            exception.InstanceInvalidState, compute_api.check_instance_state,
+            _instance(vm_state='active', task_state='resize_prep'),
+            'detach_volume', ('active',), (None,))
+        self.assertEqual("Cannot 'detach_volume' instance u1 while it is in "
+                         "task_state resize_prep", exc.message)

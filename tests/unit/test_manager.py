@@ -1,0 +1,85 @@
+"""The reference worker: finishes once, rolls back on failure."""
+
+import types
+
+import testtools
+
+from detach_ext.compute import manager
+
+
+class FakeDB:
+    def __init__(self, bdm):
+        self.bdm = bdm
+        self.destroyed = []
+        self.faults = []
+
+    def bdm_get_by_volume_and_instance(self, context, volume_id, uuid):
+        return self.bdm
+
+    def bdm_destroy(self, context, bdm_id):
+        self.destroyed.append(bdm_id)
+
+    def instance_fault_create(self, context, instance_uuid, **kwargs):
+        self.faults.append(kwargs)
+
+
+class FakeVolumes:
+    def __init__(self, status):
+        self.status = status
+
+    def get_status(self, context, volume_id):
+        return self.status
+
+    def detach(self, context, volume_id, attachment_id=None):
+        changed = self.status == 'detaching'
+        self.status = 'available'
+        return changed
+
+    def roll_detaching(self, context, volume_id):
+        self.status = 'in-use'
+
+
+class Broken:
+    def detach_volume(self, *args):
+        raise OSError('device busy')
+
+
+INSTANCE = {'nova_object.data': {'uuid': 'u1', 'host': 'h1'}}
+
+
+def _bdm():
+    return types.SimpleNamespace(id=3, connection_info='{}',
+                                 device_name='/dev/vdb')
+
+
+class TestManager(testtools.TestCase):
+
+    def test_detach_finishes(self):
+        db, volumes = FakeDB(_bdm()), FakeVolumes('detaching')
+        manager.ComputeManager('h1', db, volumes).detach_volume(
+            None, INSTANCE, 'v1')
+        self.assertEqual('available', volumes.status)
+        self.assertEqual([3], db.destroyed)
+
+    def test_not_detaching_is_ignored(self):
+        for status in ('in-use', 'available'):
+            db, volumes = FakeDB(_bdm()), FakeVolumes(status)
+            manager.ComputeManager('h1', db, volumes).detach_volume(
+                None, INSTANCE, 'v1')
+            self.assertEqual(status, volumes.status)
+            self.assertEqual([], db.destroyed)
+
+    def test_gone_attachment_is_ignored(self):
+        db, volumes = FakeDB(None), FakeVolumes('detaching')
+        manager.ComputeManager('h1', db, volumes).detach_volume(
+            None, INSTANCE, 'v1')
+        self.assertEqual('detaching', volumes.status)
+
+    def test_driver_failure_rolls_back_and_records_fault(self):
+        db, volumes = FakeDB(_bdm()), FakeVolumes('detaching')
+        manager.ComputeManager('h1', db, volumes, Broken()).detach_volume(
+            None, INSTANCE, 'v1')
+        self.assertEqual('in-use', volumes.status)
+        self.assertEqual([], db.destroyed)
+        self.assertEqual('OSError: device busy', db.faults[0]['message'])
+        self.assertEqual('h1', db.faults[0]['host'])

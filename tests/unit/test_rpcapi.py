@@ -1,0 +1,121 @@
+"""The detach_volume cast: addressed to the server's host, bounded retry,
+and the message arguments; also a cast through a private ConfigOpts."""
+
+import datetime
+import time
+import types
+
+from oslo_config import cfg
+import oslo_messaging
+import testtools
+
+from detach_ext.compute import rpcapi
+from detach_ext import conf as detach_conf
+from detach_ext import context as detach_context
+from detach_ext import rpc
+
+
+def _conf(overrides=None):
+    conf = cfg.ConfigOpts()
+    detach_conf.register_opts(conf)
+    conf([], project='detach_ext', default_config_files=[])
+    for (group, name), value in (overrides or {}).items():
+        conf.set_override(name, value, group)
+    return conf
+
+
+def _instance():
+    return types.SimpleNamespace(
+        id=7, uuid='u1', user_id='usr', project_id='p1', hostname='vm',
+        display_name='vm', host='compute-1', node='compute-1',
+        power_state=1, vm_state='active', task_state=None, locked=False,
+        locked_by=None, launched_at=datetime.datetime(2014, 8, 19, 11, 34,
+                                                      21),
+        terminated_at=None, root_device_name='/dev/vda',
+        availability_zone='nova', created_at=None, updated_at=None,
+        deleted_at=None, deleted=0)
+
+
+class RecordingClient:
+    def __init__(self):
+        self.prepared = []
+        self.casts = []
+
+    def prepare(self, **kwargs):
+        self.prepared.append(kwargs)
+        return self
+
+    def cast(self, ctxt, method, **kwargs):
+        self.casts.append((ctxt, method, kwargs))
+
+
+class TestComputeRPCAPI(testtools.TestCase):
+
+    def test_detach_volume_cast(self):
+        api = rpcapi.ComputeAPI(_conf({('compute_rpc', 'cast_retry'): 3}),
+                                oslo_messaging.get_rpc_transport(
+                                    _conf(), 'fake://'))
+        api.client = RecordingClient()
+        ctxt = detach_context.RequestContext(user_id='usr', project_id='p1')
+        api.detach_volume(ctxt, _instance(), 'vol', 'att')
+        self.assertEqual([{'server': 'compute-1', 'version': '6.0',
+                           'retry': 3}], api.client.prepared)
+        (sent_ctxt, method, kwargs), = api.client.casts
+        self.assertIs(ctxt, sent_ctxt)
+        self.assertEqual('detach_volume', method)
+        self.assertEqual('vol', kwargs['volume_id'])
+        self.assertEqual('att', kwargs['attachment_id'])
+        primitive = kwargs['instance']
+        self.assertEqual('Instance', primitive['nova_object.name'])
+        self.assertEqual('nova', primitive['nova_object.namespace'])
+        self.assertEqual('2014-08-19T11:34:21Z',
+                         primitive['nova_object.data']['launched_at'])
+        self.assertIs(False, primitive['nova_object.data']['deleted'])
+
+    def test_version_cap_from_upgrade_levels(self):
+        conf = _conf({('upgrade_levels', 'compute'): '5.0'})
+        api = rpcapi.ComputeAPI(conf, oslo_messaging.get_rpc_transport(
+            conf, 'fake://'))
+        self.assertEqual('5.0', api.client.version_cap)
+        # A 6.0 message cannot be sent under a 5.0 cap.
+        self.assertRaises(oslo_messaging.RPCVersionCapError,
+                          api.detach_volume,
+                          detach_context.RequestContext(), _instance(),
+                          'vol', 'att')
+
+    def test_exchange_is_nova(self):
+        conf = _conf()
+        transport = oslo_messaging.get_rpc_transport(conf, 'fake://')
+        self.addCleanup(transport.cleanup)
+        self.assertEqual('nova', conf.control_exchange)
+
+    def test_cast_through_private_configopts_is_delivered(self):
+        # oslo.messaging reads [oslo_messaging_tracing] and
+        # [oslo_messaging_metrics] from the transport's ConfigOpts.
+        conf = _conf()
+        transport = oslo_messaging.get_rpc_transport(conf, 'fake://')
+        self.addCleanup(transport.cleanup)
+        received = []
+
+        class Endpoint:
+            target = oslo_messaging.Target(version='6.0')
+
+            def detach_volume(self, ctxt, instance, volume_id,
+                              attachment_id):
+                received.append((ctxt.request_id, volume_id))
+
+        server = rpc.get_server(
+            transport, oslo_messaging.Target(topic='compute',
+                                             server='compute-1'),
+            [Endpoint()])
+        server.start()
+        self.addCleanup(server.wait)
+        self.addCleanup(server.stop)
+        ctxt = detach_context.RequestContext(user_id='usr', project_id='p1')
+        rpcapi.ComputeAPI(conf, transport).detach_volume(
+            ctxt, _instance(), 'vol', 'att')
+        for _ in range(500):
+            if received:
+                break
+            time.sleep(0.01)
+        self.assertEqual([(ctxt.request_id, 'vol')], received)
