@@ -127,7 +127,7 @@ class Router:
                           {'method': req.method, 'path': req.path,
                            'error': exc.message})
             return fault.fault_response(exc.code, exc.message)
-        except db_exc.DBConnectionError:
+        except (db_exc.DBConnectionError, db_exc.DBNonExistentDatabase):
             LOG.exception('The compute database is unreachable.')
             exc = exception.DatabaseUnavailable()
             return fault.fault_response(exc.code, exc.message)

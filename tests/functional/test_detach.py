@@ -4,6 +4,7 @@ Each error test also shows that the database is unchanged and that no
 cast was sent.
 """
 
+import os
 import threading
 import uuid
 
@@ -395,6 +396,25 @@ class TestDetachFailures(base.DeploymentTestCase):
         self.assertIn('the hypervisor refused', ' '.join(fault))
         # And the user can try again.
         self.assertAccepted(self.dep.delete(server, volume))
+
+
+    def test_database_unreachable_503(self):
+        worker = self.dep.start_worker(ff.HOST)
+        server = self.dep.add_server()
+        volume = self.dep.add_volume(server)
+        # The database file becomes a folder: SQLite cannot open it.
+        path = self.dep.db_url[len('sqlite:///'):]
+        self.dep.db.dispose()
+        os.rename(path, path + '.away')
+        os.mkdir(path)
+        response = self.dep.delete(server, volume)
+        self.assertFault(response, 503, 'serviceUnavailable',
+                         'The compute database could not be reached; '
+                         'nothing was changed.  Try again later.')
+        os.rmdir(path)
+        os.rename(path + '.away', path)
+        self.assertEqual('in-use', self.dep.volume_status(volume))
+        self.assertEqual([], worker.received)
 
 
 class TestRealTransportFailure(base.TestCase):
