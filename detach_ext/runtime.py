@@ -48,12 +48,19 @@ class Runtime:
                 compute_rpcapi.ComputeAPI(self.conf, self.transport))
         return self._compute_api
 
-    def compute_server(self, host, driver=None):
-        """An RPC server (not started) for the compute worker of ``host``."""
-        manager = compute_manager.ComputeManager(host, self.db,
-                                                 self.volume_api, driver)
+    def compute_manager(self, host, driver=None):
+        """The compute worker of ``host`` (the reference driver unless
+        another is given)."""
+        if driver is None:
+            driver = compute_manager.ReferenceDriver(
+                self.conf.reference_driver.detach_delay)
+        return compute_manager.ComputeManager(host, self.db,
+                                              self.volume_api, driver)
+
+    def compute_server(self, manager):
+        """An RPC server (not started) delivering to ``manager``."""
         target = oslo_messaging.Target(topic=compute_rpcapi.TOPIC,
-                                       server=host)
+                                       server=manager.host)
         return rpc.get_server(self.transport, target, [manager])
 
     def close(self):

@@ -94,7 +94,9 @@ def _start_all_in_one(conf):
     context = detach_context.get_admin_context()
     if demo.seed(rt.db, context, conf.host):
         LOG.info('Added the demo servers and volumes.')
-    worker = rt.compute_server(conf.host)
+    manager = rt.compute_manager(conf.host)
+    manager.init_host()
+    worker = rt.compute_server(manager)
     worker.start()
     return worker
 

@@ -28,7 +28,9 @@ def main(argv=None):
     logging.setup(conf, 'detach_ext')
     host = conf.host
     rt = runtime.get(conf)
-    server = rt.compute_server(host)
+    manager = rt.compute_manager(host)
+    manager.init_host()
+    server = rt.compute_server(manager)
     stop = threading.Event()
 
     def _stop(signum, frame):

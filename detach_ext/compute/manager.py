@@ -1,8 +1,11 @@
 """The reference compute worker: carries out a cast ``detach_volume``."""
 
+import time
+
 from oslo_log import log as logging
 import oslo_messaging
 
+from detach_ext import context as detach_context
 from detach_ext.volume import local as volume_status
 
 LOG = logging.getLogger(__name__)
@@ -13,10 +16,22 @@ class ReferenceDriver:
 
     A real driver unplugs the disk from the guest here; the reference one
     has nothing to unplug, so the detach succeeds once it is logged.
+    Unplugging twice is harmless, as with a real driver asked to detach a
+    disk the guest no longer has.
+
+    :param delay: seconds an unplug takes (``[reference_driver]
+        detach_delay``).
     """
+
+    def __init__(self, delay=0.0):
+        self.delay = delay
 
     def detach_volume(self, context, connection_info, instance_uuid,
                       mountpoint):
+        LOG.info('Unplugging volume at %(mountpoint)s.',
+                 {'mountpoint': mountpoint}, instance_uuid=instance_uuid)
+        if self.delay:
+            time.sleep(self.delay)
         LOG.info('Unplugged volume at %(mountpoint)s.',
                  {'mountpoint': mountpoint}, instance_uuid=instance_uuid)
 
@@ -38,6 +53,28 @@ class ComputeManager:
         self.volume_api = volume_api
         self.driver = driver or ReferenceDriver()
 
+    def init_host(self):
+        """Finish the detaches a previous run of this host left behind.
+
+        A cast is acknowledged when it is received, so a worker killed in
+        the middle of a detach loses the message; the volume then stays
+        ``detaching``.  At start-up every attachment of this host whose
+        volume is ``detaching`` is finished (the user was told 202).
+        Returns how many were found.
+        """
+        context = detach_context.get_admin_context()
+        found = 0
+        for bdm in self.db.bdm_get_all_by_host(context, self.host):
+            status = self.volume_api.get_status(context, bdm.volume_id)
+            if status != volume_status.DETACHING:
+                continue
+            found += 1
+            LOG.info('Volume %(volume)s was left detaching; finishing the '
+                     'detach.', {'volume': bdm.volume_id},
+                     instance_uuid=bdm.instance_uuid)
+            self._detach(context, bdm.instance_uuid, bdm, bdm.attachment_id)
+        return found
+
     def detach_volume(self, context, instance, volume_id,
                       attachment_id=None):
         """Finish a detach the API began.
@@ -48,7 +85,6 @@ class ComputeManager:
         is recorded in ``instance_faults``.
         """
         instance_uuid = instance['nova_object.data']['uuid']
-        log = {'volume': volume_id, 'instance_uuid': instance_uuid}
         bdm = self.db.bdm_get_by_volume_and_instance(context, volume_id,
                                                      instance_uuid)
         if bdm is None:
@@ -60,9 +96,14 @@ class ComputeManager:
         if status != volume_status.DETACHING:
             LOG.warning("Volume %(volume)s is '%(status)s', not "
                         "'detaching'; ignoring this detach_volume.",
-                        dict(log, status=status),
+                        {'volume': volume_id, 'status': status},
                         instance_uuid=instance_uuid)
             return
+        self._detach(context, instance_uuid, bdm, attachment_id)
+
+    def _detach(self, context, instance_uuid, bdm, attachment_id):
+        volume_id = bdm.volume_id
+        log = {'volume': volume_id}
         try:
             self.driver.detach_volume(context, bdm.connection_info,
                                       instance_uuid, bdm.device_name)

@@ -36,14 +36,30 @@ UPGRADE_OPTS = [
 ]
 
 
+DRIVER_GROUP = cfg.OptGroup('reference_driver',
+                            title='Reference compute driver options')
+
+DRIVER_OPTS = [
+    cfg.FloatOpt('detach_delay',
+                 default=0.0,
+                 min=0.0,
+                 help='Seconds the reference driver takes to unplug a '
+                      'volume, to rehearse a slow hypervisor (worker '
+                      'restarts, SIGTERM during a detach).  0 in '
+                      'production.'),
+]
+
+
 def register_opts(conf):
     conf.register_opts(DEFAULT_OPTS)
     conf.register_group(RPC_GROUP)
     conf.register_opts(RPC_OPTS, group=RPC_GROUP)
     conf.register_group(UPGRADE_GROUP)
     conf.register_opts(UPGRADE_OPTS, group=UPGRADE_GROUP)
+    conf.register_group(DRIVER_GROUP)
+    conf.register_opts(DRIVER_OPTS, group=DRIVER_GROUP)
 
 
 def list_opts():
     return [('DEFAULT', DEFAULT_OPTS), (RPC_GROUP, RPC_OPTS),
-            (UPGRADE_GROUP, UPGRADE_OPTS)]
+            (UPGRADE_GROUP, UPGRADE_OPTS), (DRIVER_GROUP, DRIVER_OPTS)]

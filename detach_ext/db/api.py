@@ -69,6 +69,22 @@ class Database:
                 session.expunge(bdm)
             return bdm
 
+    def bdm_get_all_by_host(self, context, host):
+        """Live volume mappings of the live instances on ``host``."""
+        query = sa.select(models.BlockDeviceMapping).join(
+            models.Instance,
+            models.Instance.uuid == models.BlockDeviceMapping.instance_uuid,
+        ).where(
+            models.Instance.host == host,
+            models.Instance.deleted == 0,
+            models.BlockDeviceMapping.deleted == 0,
+            models.BlockDeviceMapping.volume_id.is_not(None),
+        ).order_by(models.BlockDeviceMapping.id)
+        with self.ctxmgr.reader.using(context) as session:
+            bdms = session.scalars(query).all()
+            session.expunge_all()
+            return bdms
+
     @_retry_on_deadlock
     def bdm_destroy(self, context, bdm_id):
         """Soft-delete a mapping; returns whether it was live."""

@@ -15,19 +15,16 @@ import uuid
 
 import fixtures
 from oslo_log import formatters
-import oslo_messaging
 from oslo_utils import timeutils
 from paste import deploy as paste_deploy
 import sqlalchemy as sa
 import webob
 
 from detach_ext.compute import manager as compute_manager
-from detach_ext.compute import rpcapi as compute_rpcapi
 from detach_ext import context as detach_context
 from detach_ext.db import migration
 from detach_ext.db import models
 from detach_ext import deploy
-from detach_ext import rpc
 from detach_ext import runtime
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -177,9 +174,7 @@ class Deployment(fixtures.Fixture):
         """A reference compute worker for ``host``, recording its casts."""
         manager = RecordingManager(host, self.db, self.runtime.volume_api,
                                    driver)
-        target = oslo_messaging.Target(topic=compute_rpcapi.TOPIC,
-                                       server=host)
-        server = rpc.get_server(self.runtime.transport, target, [manager])
+        server = self.runtime.compute_server(manager)
         server.start()
 
         def _stop():

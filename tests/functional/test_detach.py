@@ -329,6 +329,21 @@ class TestDetachSuccess(base.DeploymentTestCase):
         self.assertEqual(1, len(worker.received))
         self.assertEqual('available', self.dep.volume_status(volume))
 
+    def test_restarted_worker_finishes_a_detach_left_detaching(self):
+        # The API began and cast; the worker died before finishing (the
+        # message was acknowledged on receipt and is gone).
+        server = self.dep.add_server(host='compute-c')
+        volume = self.dep.add_volume(server, status='detaching')
+        other = self.dep.add_volume(server)
+        elsewhere = self.dep.add_volume(self.dep.add_server(),
+                                        status='detaching')
+        manager = self.dep.runtime.compute_manager('compute-c')
+        self.assertEqual(1, manager.init_host())
+        self.assertIsNone(self.dep.attachment(server, volume))
+        self.assertEqual('available', self.dep.volume_status(volume))
+        self.assertEqual('in-use', self.dep.volume_status(other))
+        self.assertEqual('detaching', self.dep.volume_status(elsewhere))
+
     def test_duplicate_message_processed_once(self):
         server = self.dep.add_server()
         volume = self.dep.add_volume(server)

@@ -16,6 +16,9 @@ class FakeDB:
     def bdm_get_by_volume_and_instance(self, context, volume_id, uuid):
         return self.bdm
 
+    def bdm_get_all_by_host(self, context, host):
+        return [self.bdm] if self.bdm else []
+
     def bdm_destroy(self, context, bdm_id):
         self.destroyed.append(bdm_id)
 
@@ -49,7 +52,8 @@ INSTANCE = {'nova_object.data': {'uuid': 'u1', 'host': 'h1'}}
 
 def _bdm():
     return types.SimpleNamespace(id=3, connection_info='{}',
-                                 device_name='/dev/vdb')
+                                 device_name='/dev/vdb', volume_id='v1',
+                                 instance_uuid='u1', attachment_id=None)
 
 
 class TestManager(testtools.TestCase):
@@ -83,3 +87,17 @@ class TestManager(testtools.TestCase):
         self.assertEqual([], db.destroyed)
         self.assertEqual('OSError: device busy', db.faults[0]['message'])
         self.assertEqual('h1', db.faults[0]['host'])
+
+    def test_init_host_finishes_what_was_left_detaching(self):
+        db, volumes = FakeDB(_bdm()), FakeVolumes('detaching')
+        self.assertEqual(1, manager.ComputeManager('h1', db,
+                                                   volumes).init_host())
+        self.assertEqual('available', volumes.status)
+        self.assertEqual([3], db.destroyed)
+
+    def test_init_host_leaves_other_volumes(self):
+        db, volumes = FakeDB(_bdm()), FakeVolumes('in-use')
+        self.assertEqual(0, manager.ComputeManager('h1', db,
+                                                   volumes).init_host())
+        self.assertEqual('in-use', volumes.status)
+        self.assertEqual([], db.destroyed)
