@@ -1,9 +1,22 @@
 """Fixtures of the functional tests: a deployment in a temporary folder.
 
-Each :class:`Deployment` writes its own detach_ext.conf (its own SQLite
-file, its own in-process message bus), loads the shipped api-paste.ini
-with ``paste.deploy.loadapp`` and creates the schema with the shipped
-migrations, so no two tests share state.
+Each :class:`Deployment` writes its own detach_ext.conf, loads the shipped
+api-paste.ini with ``paste.deploy.loadapp`` and creates the schema with the
+shipped migrations, so no two tests share state.
+
+By default a deployment uses a SQLite file and the in-process ``fake://``
+message bus.  Two environment variables move the same tests to real
+services:
+
+``DETACH_EXT_TEST_DB_URL``
+    a database server without a database name, e.g.
+    ``mysql+pymysql://root@127.0.0.1:3306`` or
+    ``postgresql+psycopg2://postgres@127.0.0.1:5432``: each deployment
+    creates its own database there and drops it afterwards.
+``DETACH_EXT_TEST_TRANSPORT_URL``
+    e.g. ``rabbit://guest:guest@127.0.0.1:5672/``: each deployment
+    publishes on its own exchange with its own compute host names, and its
+    queues are deleted when its workers stop.
 """
 
 import io
@@ -53,6 +66,32 @@ class RecordingManager(compute_manager.ComputeManager):
                                      attachment_id)
 
 
+DB_SERVER_URL = os.environ.get('DETACH_EXT_TEST_DB_URL') or None
+TRANSPORT_URL = os.environ.get('DETACH_EXT_TEST_TRANSPORT_URL') or None
+
+
+def create_database(server_url):
+    """A new empty database on ``server_url``; returns (url, drop)."""
+    url = sa.engine.make_url(server_url)
+    name = 'detach_ext_test_%s' % uuid.uuid4().hex[:16]
+    postgres = url.get_backend_name() == 'postgresql'
+    admin = sa.create_engine(
+        url.set(database='postgres' if postgres else None),
+        isolation_level='AUTOCOMMIT', poolclass=sa.pool.NullPool)
+    with admin.connect() as connection:
+        connection.execute(sa.text('CREATE DATABASE %s' % name))
+    if not postgres:
+        url = url.update_query_dict({'charset': 'utf8mb4'})
+
+    def drop():
+        with admin.connect() as connection:
+            connection.execute(sa.text(
+                'DROP DATABASE %s%s' % (name, ' WITH (FORCE)' if postgres
+                                        else '')))
+        admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False), drop
+
+
 class Deployment(fixtures.Fixture):
     """A detach_ext deployment in a temporary folder.
 
@@ -62,21 +101,41 @@ class Deployment(fixtures.Fixture):
     """
 
     def __init__(self, pipeline='noauth2', extra_conf='', policy=None,
-                 transport_url='fake://'):
+                 transport_url=None):
         super().__init__()
         self.pipeline = pipeline
         self.extra_conf = extra_conf
         self.policy = policy
-        self.transport_url = transport_url
+        self.transport_url = transport_url or TRANSPORT_URL or 'fake://'
+        # Names of this deployment's own on shared services.
+        self.suffix = uuid.uuid4().hex[:8]
+
+    def host(self, name):
+        """This deployment's name for compute host ``name``: unique on a
+        shared message bus."""
+        return name if self.transport_url == 'fake://' else '%s-%s' % (
+            name, self.suffix)
+
+    def conf_text(self):
+        text = ('[DEFAULT]\ntransport_url = %s\n' % self.transport_url)
+        if self.transport_url.startswith('rabbit'):
+            text += ('control_exchange = detach_ext_test_%s\n'
+                     '[oslo_messaging_rabbit]\namqp_auto_delete = true\n'
+                     % self.suffix)
+        text += '[database]\nconnection = %s\n' % self.db_url
+        return text + self.extra_conf + '\n'
 
     def _setUp(self):
         self.dir = self.useFixture(fixtures.TempDir()).path
         self.conf_path = os.path.join(self.dir, 'detach_ext.conf')
-        self.db_url = 'sqlite:///' + os.path.join(self.dir, 'compute.sqlite')
+        if DB_SERVER_URL:
+            self.db_url, drop = create_database(DB_SERVER_URL)
+            self.addCleanup(drop)
+        else:
+            self.db_url = 'sqlite:///' + os.path.join(self.dir,
+                                                      'compute.sqlite')
         with open(self.conf_path, 'w') as f:
-            f.write('[DEFAULT]\ntransport_url = %s\n'
-                    '[database]\nconnection = %s\n%s\n'
-                    % (self.transport_url, self.db_url, self.extra_conf))
+            f.write(self.conf_text())
         if self.policy is not None:
             with open(os.path.join(self.dir, 'policy.yaml'), 'w') as f:
                 f.write(self.policy)
@@ -116,6 +175,7 @@ class Deployment(fixtures.Fixture):
 
     def add_server(self, project=PROJECT, host=HOST, vm_state='active',
                    task_state=None, locked=False, deleted=False):
+        host = self.host(host)
         server = models.Instance(
             uuid=str(uuid.uuid4()), user_id='demo', project_id=project,
             hostname='server', display_name='server', host=host, node=host,
@@ -172,7 +232,7 @@ class Deployment(fixtures.Fixture):
 
     def start_worker(self, host=HOST, driver=None):
         """A reference compute worker for ``host``, recording its casts."""
-        manager = RecordingManager(host, self.db, self.runtime.volume_api,
+        manager = RecordingManager(self.host(host), self.db, self.runtime.volume_api,
                                    driver)
         server = self.runtime.compute_server(manager)
         server.start()
