@@ -21,22 +21,22 @@ def _db_version(conf, db):
 
 
 def _add_commands(subparsers):
-    sync = subparsers.add_parser(
-        'db_sync', help='Create or upgrade the tables detach_ext owns.')
+    db = subparsers.add_parser('db', help='Database schema commands.')
+    db_commands = db.add_subparsers(dest='db_command')
+    db_commands.required = True
+    sync = db_commands.add_parser(
+        'sync', help='Create or upgrade the tables detach_ext owns.')
     sync.add_argument('--create-nova-schema', action='store_true',
                       help='Also create the Nova tables detach_ext reads '
                            'where they are missing (standalone only).')
     sync.set_defaults(func=_db_sync)
-    version = subparsers.add_parser(
-        'db_version', help='Print the revision of detach_ext\'s tables.')
+    version = db_commands.add_parser(
+        'version', help='Print the revision of detach_ext\'s tables.')
     version.set_defaults(func=_db_version)
 
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    # Accept "db sync" / "db version" as Nova's manage commands spell them.
-    if len(argv) >= 2 and argv[0] == 'db':
-        argv[0:2] = ['db_' + argv[1]]
     conf = cfg.ConfigOpts()
     detach_conf.register_opts(conf)
     conf.register_cli_opt(cfg.SubCommandOpt(
