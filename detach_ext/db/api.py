@@ -6,11 +6,26 @@ two deployments (or two tests) in one process never share an engine.
 """
 
 from oslo_db import api as oslo_db_api
+from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
+from oslo_db.sqlalchemy import exc_filters
 from oslo_utils import timeutils
 import sqlalchemy as sa
 
 from detach_ext.db import models
+
+
+# oslo.db 18.1.1 knows a refused PostgreSQL connection only by libpq's old
+# message "could not connect to server"; libpq 14 and newer say
+# 'connection to server at "host", port N failed', which then escapes as a
+# bare OperationalError (a 500 instead of a 503).  Teach oslo.db the new
+# message through its own filter registry.
+@exc_filters.filters('postgresql', sa.exc.OperationalError,
+                     r'.*connection to server at .* failed')
+def _pg_connection_failed(operational_error, match, engine_name,
+                          is_disconnect):
+    raise db_exc.DBConnectionError(operational_error)
+
 
 # Writes that can meet a deadlock (MySQL/Galera) or a dropped connection
 # are retried a few times before the error reaches the caller.

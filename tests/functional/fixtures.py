@@ -22,8 +22,11 @@ services:
 import io
 import logging
 import os
+import shutil
+import subprocess
 import threading
 import time
+import urllib.parse
 import uuid
 
 import fixtures
@@ -92,6 +95,28 @@ def create_database(server_url):
     return url.set(database=name).render_as_string(hide_password=False), drop
 
 
+class RabbitVhost(fixtures.Fixture):
+    """A RabbitMQ virtual host of its own, deleted with all it holds.
+
+    ``url`` is DETACH_EXT_TEST_TRANSPORT_URL moved to the new vhost.
+    """
+
+    def _setUp(self):
+        self.name = 'detach_ext_test_%s' % uuid.uuid4().hex[:12]
+        ctl = shutil.which('rabbitmqctl')
+        if ctl is None:
+            raise RuntimeError('rabbitmqctl is not on PATH')
+        subprocess.run([ctl, 'add_vhost', self.name], check=True,
+                       capture_output=True)
+        self.addCleanup(subprocess.run, [ctl, 'delete_vhost', self.name],
+                        capture_output=True)
+        url = urllib.parse.urlsplit(TRANSPORT_URL)
+        subprocess.run([ctl, 'set_permissions', '-p', self.name,
+                        url.username or 'guest', '.*', '.*', '.*'],
+                       check=True, capture_output=True)
+        self.url = urllib.parse.urlunsplit(url._replace(path='/' + self.name))
+
+
 class Deployment(fixtures.Fixture):
     """A detach_ext deployment in a temporary folder.
 
@@ -101,8 +126,9 @@ class Deployment(fixtures.Fixture):
     """
 
     def __init__(self, pipeline='noauth2', extra_conf='', policy=None,
-                 transport_url=None):
+                 transport_url=None, auto_delete=True):
         super().__init__()
+        self.auto_delete = auto_delete
         self.pipeline = pipeline
         self.extra_conf = extra_conf
         self.policy = policy
@@ -120,8 +146,8 @@ class Deployment(fixtures.Fixture):
         text = ('[DEFAULT]\ntransport_url = %s\n' % self.transport_url)
         if self.transport_url.startswith('rabbit'):
             text += ('control_exchange = detach_ext_test_%s\n'
-                     '[oslo_messaging_rabbit]\namqp_auto_delete = true\n'
-                     % self.suffix)
+                     '[oslo_messaging_rabbit]\namqp_auto_delete = %s\n'
+                     % (self.suffix, str(self.auto_delete).lower()))
         text += '[database]\nconnection = %s\n' % self.db_url
         return text + self.extra_conf + '\n'
 

@@ -1,0 +1,286 @@
+"""detach_ext as a deployer runs it: gunicorn with two worker processes,
+one detach-ext-compute process per host, a real database server and
+RabbitMQ between them; then the faults, each with real processes.
+
+Needs DETACH_EXT_TEST_TRANSPORT_URL (rabbit://...) and
+DETACH_EXT_TEST_DB_URL; skipped otherwise, since the in-process transport
+cannot cross processes.  The database and the broker are reached through a
+:class:`~tests.functional.proxy.Proxy` each, so a test can cut them off
+from the processes without stopping the shared services.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import fixtures
+import oslo_messaging
+import sqlalchemy as sa
+from testtools import content
+
+from detach_ext.compute import rpcapi as compute_rpcapi
+from detach_ext import context as detach_context
+from tests.functional import base
+from tests.functional import fixtures as ff
+from tests.functional import proxy
+
+BIN = os.path.dirname(sys.executable)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+class Processes(fixtures.Fixture):
+    """Real processes of one deployment, behind proxies."""
+
+    def __init__(self, dep, extra_conf=''):
+        super().__init__()
+        self.dep = dep
+        self.extra_conf = extra_conf
+
+    def _setUp(self):
+        db_url = sa.engine.make_url(self.dep.db_url)
+        self.db_proxy = proxy.Proxy((db_url.host, db_url.port)).start()
+        self.addCleanup(self.db_proxy.cut)
+        bus = oslo_messaging.TransportURL.parse(self.dep.conf,
+                                                self.dep.transport_url)
+        bus_host = bus.hosts[0]
+        self.bus_proxy = proxy.Proxy((bus_host.hostname,
+                                      bus_host.port or 5672)).start()
+        self.addCleanup(self.bus_proxy.cut)
+        text = self.dep.conf_text().replace(
+            '%s:%s' % (db_url.host, db_url.port),
+            '127.0.0.1:%s' % self.db_proxy.port).replace(
+            '%s:%s' % (bus_host.hostname, bus_host.port or 5672),
+            '127.0.0.1:%s' % self.bus_proxy.port)
+        self.conf_path = os.path.join(self.dep.dir, 'services.conf')
+        with open(self.conf_path, 'w') as f:
+            f.write(text)
+            f.write('[api]\npaste_pipeline = noauth2\n'
+                    '[database]\nmax_retries = 1\n%s\n' % self.extra_conf)
+        self.procs = {}
+
+    def _spawn(self, name, args):
+        log = open(os.path.join(self.dep.dir, name + '.log'), 'ab')
+        proc = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT,
+            env=dict(os.environ, DETACH_EXT_CONFIG_FILE=self.conf_path,
+                     PYTHONWARNINGS='ignore::DeprecationWarning'))
+        log.close()
+        self.procs[name] = proc
+
+        def _stop():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+        self.addCleanup(_stop)
+        return proc
+
+    def log(self, name):
+        with open(os.path.join(self.dep.dir, name + '.log'), 'rb') as f:
+            return f.read().decode('utf-8', 'replace')
+
+    def wait_for_log(self, name, text, timeout=30):
+        if not self.dep.wait_for(lambda: text in self.log(name), timeout):
+            raise AssertionError('%r not in the log of %s:\n%s'
+                                 % (text, name, self.log(name)[-3000:]))
+
+    def start_api(self, workers=2):
+        self.port = _free_port()
+        self._spawn('api', [os.path.join(BIN, 'gunicorn'), '-w',
+                            str(workers), '-b', '127.0.0.1:%s' % self.port,
+                            '--graceful-timeout', '5',
+                            'detach_ext.wsgi:application'])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                self.request('/', 'GET')
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError('gunicorn did not start:\n' + self.log('api'))
+
+    def start_worker(self, host, name=None):
+        name = name or 'worker-' + host
+        proc = self._spawn(name, [os.path.join(BIN, 'detach-ext-compute'),
+                                  '--config-file', self.conf_path,
+                                  '--host', self.dep.host(host)])
+        self.wait_for_log(name, 'is listening')
+        return proc
+
+    def request(self, path, method='DELETE', token='demo:' + ff.PROJECT):
+        req = urllib.request.Request(
+            'http://127.0.0.1:%s%s' % (self.port, path), method=method,
+            headers={'X-Auth-Token': token, 'Accept': 'application/json'})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as response:
+                return response.status, response.read(), response.headers
+        except urllib.error.HTTPError as error:
+            return error.code, error.read(), error.headers
+
+    def detach(self, server, volume):
+        return self.request('/v2/%s/servers/%s/os-volume_attachments/%s'
+                            % (ff.PROJECT, server, volume))
+
+
+class ProcessTestCase(base.TestCase):
+
+    extra_conf = ''
+
+    def setUp(self):
+        super().setUp()
+        if not (ff.DB_SERVER_URL and ff.TRANSPORT_URL and
+                ff.TRANSPORT_URL.startswith('rabbit')):
+            self.skipTest('needs a database server and RabbitMQ: set '
+                          'DETACH_EXT_TEST_DB_URL and '
+                          'DETACH_EXT_TEST_TRANSPORT_URL (.ci/run does)')
+        # A vhost of its own and durable queues, as in production: a worker
+        # that loses the broker finds its queue (and the casts in it) when
+        # it reconnects.
+        vhost = self.useFixture(ff.RabbitVhost())
+        self.dep = self.useFixture(ff.Deployment(transport_url=vhost.url,
+                                                 auto_delete=False))
+        self.procs = self.useFixture(Processes(self.dep, self.extra_conf))
+
+    def assertDetached(self, server, volume, timeout=30):
+        self.assertTrue(self.dep.wait_for(
+            lambda: self.dep.attachment(server, volume) is None, timeout),
+            'volume %s was not detached' % volume)
+        self.assertEqual('available', self.dep.volume_status(volume))
+
+
+class TestDeployment(ProcessTestCase):
+
+    def test_gunicorn_two_workers_two_hosts(self):
+        self.procs.start_api(workers=2)
+        self.procs.start_worker('compute-a')
+        self.procs.start_worker('compute-b')
+        placed = {}
+        for host in ('compute-a', 'compute-b'):
+            for _ in range(3):
+                server = self.dep.add_server(host=host)
+                placed[self.dep.add_volume(server)] = (host, server)
+        pids = set()
+        for volume, (host, server) in placed.items():
+            status, body, headers = self.procs.detach(server, volume)
+            self.assertEqual(202, status, body)
+            self.assertEqual(b'', body)
+            self.assertTrue(headers['x-openstack-request-id'])
+        for volume, (host, server) in placed.items():
+            self.assertDetached(server, volume)
+        logs = {host: self.procs.log('worker-' + host)
+                for host in ('compute-a', 'compute-b')}
+        for volume, (host, server) in placed.items():
+            other = 'compute-b' if host == 'compute-a' else 'compute-a'
+            self.assertIn('Detached volume %s' % volume, logs[host])
+            self.assertNotIn(volume, logs[other])
+        # Both gunicorn workers are up (each holds its own pools).
+        for line in self.procs.log('api').splitlines():
+            if 'Booting worker with pid' in line:
+                pids.add(line.rsplit(' ', 1)[-1])
+        self.assertEqual(2, len(pids))
+
+
+class TestFaults(ProcessTestCase):
+
+    extra_conf = '[reference_driver]\ndetach_delay = 3\n'
+
+    def setUp(self):
+        super().setUp()
+        self.server = self.dep.add_server(host='compute-a')
+        self.volume = self.dep.add_volume(self.server)
+
+    def test_rabbitmq_unreachable_503_within_bound(self):
+        self.procs.start_api(workers=1)
+        self.procs.start_worker('compute-a')
+        warm = self.dep.add_volume(self.server)
+        self.assertEqual(202, self.procs.detach(self.server, warm)[0])
+        self.procs.bus_proxy.cut()
+        started = time.monotonic()
+        status, body, _headers = self.procs.detach(self.server, self.volume)
+        elapsed = time.monotonic() - started
+        self.assertEqual(503, status, body)
+        self.assertIn('serviceUnavailable', json.loads(body))
+        self.assertLess(elapsed, 15)
+        self.addDetail('seconds_to_503',
+                       content.text_content('%.2f' % elapsed))
+        self.assertEqual('in-use', self.dep.volume_status(self.volume))
+        self.assertIsNotNone(self.dep.attachment(self.server, self.volume))
+        # The broker is back: the same request now succeeds.
+        self.procs.bus_proxy.restore()
+        self.assertTrue(self.dep.wait_for(
+            lambda: self.procs.detach(self.server, self.volume)[0] == 202,
+            timeout=60))
+        self.assertDetached(self.server, self.volume)
+
+    def test_database_unreachable_503_nothing_written(self):
+        self.procs.start_api(workers=1)
+        self.procs.start_worker('compute-a')
+        before = self.dep.snapshot()
+        self.procs.db_proxy.cut()
+        status, body, _headers = self.procs.detach(self.server, self.volume)
+        self.assertEqual(503, status, body)
+        self.assertEqual('serviceUnavailable', list(json.loads(body))[0])
+        self.procs.db_proxy.restore()
+        self.assertEqual(before, self.dep.snapshot())
+        self.assertTrue(self.dep.wait_for(
+            lambda: self.procs.detach(self.server, self.volume)[0] == 202,
+            timeout=60))
+        self.assertDetached(self.server, self.volume)
+
+    def test_worker_killed_mid_detach_finishes_on_restart(self):
+        self.procs.start_api(workers=1)
+        worker = self.procs.start_worker('compute-a', name='first')
+        self.assertEqual(202, self.procs.detach(self.server,
+                                                self.volume)[0])
+        self.procs.wait_for_log('first', 'Unplugging volume')
+        worker.kill()
+        worker.wait(10)
+        self.assertEqual('detaching', self.dep.volume_status(self.volume))
+        self.procs.start_worker('compute-a', name='second')
+        self.assertDetached(self.server, self.volume)
+        self.assertIn('was left detaching', self.procs.log('second'))
+
+    def test_sigterm_finishes_the_message_in_hand(self):
+        self.procs.start_api(workers=1)
+        worker = self.procs.start_worker('compute-a')
+        self.assertEqual(202, self.procs.detach(self.server,
+                                                self.volume)[0])
+        self.procs.wait_for_log('worker-compute-a', 'Unplugging volume')
+        worker.send_signal(signal.SIGTERM)
+        self.assertEqual(0, worker.wait(30))
+        # Finished before the process ended, not by a later restart.
+        self.assertIsNone(self.dep.attachment(self.server, self.volume))
+        self.assertEqual('available', self.dep.volume_status(self.volume))
+        self.assertIn('stopped', self.procs.log('worker-compute-a'))
+
+    def test_message_delivered_twice_is_processed_once(self):
+        self.procs.start_worker('compute-a')
+        # Begin the detach as the API does, then publish its message
+        # twice, as a broker redelivering it would.
+        context = detach_context.RequestContext(
+            user_id='demo', project_id=ff.PROJECT)
+        self.dep.runtime.volume_api.begin_detaching(context, self.volume)
+        instance = self.dep.db.instance_get_by_uuid(context, self.server)
+        client = compute_rpcapi.ComputeAPI(self.dep.conf,
+                                           self.dep.runtime.transport)
+        for _ in range(2):
+            client.detach_volume(context, instance, self.volume, None)
+        self.assertDetached(self.server, self.volume)
+        self.assertTrue(self.dep.wait_for(
+            lambda: 'not attached any more' in self.procs.log(
+                'worker-compute-a') or 'finished by another' in
+            self.procs.log('worker-compute-a'), 15))
+        log = self.procs.log('worker-compute-a')
+        self.assertEqual(1, log.count('Detached volume %s' % self.volume))
+        self.assertEqual([], self.dep.snapshot()['instance_faults'])
+
