@@ -53,6 +53,11 @@ def test(args):
             totals[match.group(1)] = int(match.group(2))
     rc = proc.wait()
     sys.stdout.flush()
+    if totals.get('Skipped') and not os.environ.get('DETACH_EXT_TEST_DB_URL'):
+        print('Skipped: the tests that need a database server and RabbitMQ '
+              '(real processes, broker and database outages).  Set '
+              'DETACH_EXT_TEST_DB_URL and DETACH_EXT_TEST_TRANSPORT_URL to '
+              'run them, as .ci/run does.')
     print('%d passed, %d failed, %d skipped'
           % (totals.get('Passed', 0), totals.get('Failed', 0),
              totals.get('Skipped', 0)), flush=True)
