@@ -50,10 +50,12 @@ def app_factory(global_conf, **local_conf):
 
 def filter_factory(global_conf, **local_conf):
     """``paste.filter_factory``: answer the detach route, pass the rest."""
-    app = create_app(runtime.get(conf_for(global_conf, local_conf)))
+    rt = runtime.get(conf_for(global_conf, local_conf))
+    app = create_app(rt)
 
     def _filter(application):
-        return router.DetachFilter(application, app)
+        return router.DetachFilter(application, app,
+                                   rt.conf.api.filter_serves_reads)
     return _filter
 
 

@@ -108,3 +108,22 @@ class ComputeUnavailable(ServiceUnavailable):
 class DatabaseUnavailable(ServiceUnavailable):
     msg_fmt = ('The compute database could not be reached; nothing was '
                'changed.  Try again later.')
+
+
+class MicroversionInvalid(Invalid):
+    msg_fmt = ('API Version String %(version)s is of invalid format. Must '
+               'be of format MajorNum.MinorNum.')
+
+
+class NotAcceptable(DetachExtException):
+    msg_fmt = 'Not acceptable.'
+    code = 406
+
+
+class MicroversionNotSupported(NotAcceptable):
+    msg_fmt = ('Version %(version)s is not supported by the API. Minimum '
+               'is %(min)s and maximum is %(max)s.')
+
+
+class InvalidQuery(Invalid):
+    msg_fmt = '%(reason)s'

@@ -8,27 +8,34 @@ import routes
 import webob.dec
 
 from detach_ext.api import fault
+from detach_ext.api import microversion
+from detach_ext.api import versions
 from detach_ext.api import volume_attachments
 from detach_ext import context as detach_context
 from detach_ext import exception
 
 LOG = logging.getLogger(__name__)
 
-_ATTACHMENT = '/servers/{server_id}/os-volume_attachments/{attachment_id}'
+_COLLECTION = '/servers/{server_id}/os-volume_attachments'
+_ITEM = _COLLECTION + '/{attachment_id}'
 
-# path -> {method: handler}.  The v2 API always names the project; v2.1
-# may leave it out.
-ROUTE_DECLARATIONS = {
-    '/v2/{project_id}' + _ATTACHMENT: {
+# The v2 API always names the project; v2.1 may leave it out.
+_PREFIXES = ('/v2/{project_id}', '/v2.1/{project_id}', '/v2.1')
+
+# path -> {method: handler}
+ROUTE_DECLARATIONS = {}
+for _prefix in _PREFIXES:
+    ROUTE_DECLARATIONS[_prefix + _COLLECTION] = {
+        'GET': volume_attachments.index,
+    }
+    ROUTE_DECLARATIONS[_prefix + _ITEM] = {
+        'GET': volume_attachments.show,
         'DELETE': volume_attachments.delete,
-    },
-    '/v2.1/{project_id}' + _ATTACHMENT: {
-        'DELETE': volume_attachments.delete,
-    },
-    '/v2.1' + _ATTACHMENT: {
-        'DELETE': volume_attachments.delete,
-    },
-}
+    }
+
+# What a filter in front of an existing compute API leaves to that API
+# unless [api] filter_serves_reads says otherwise.
+READ_HANDLERS = (volume_attachments.index, volume_attachments.show)
 
 
 def _method_not_allowed(allowed):
@@ -115,35 +122,54 @@ class Router:
         handler = match.pop('handler')
         if match.pop('method_not_allowed', False):
             return handler(req)
-        context = context_from_environ(req.environ, self.runtime.enforcer)
-        if context is None:
-            return fault.fault_response(401, 'Authentication required.')
-        req.environ['detach_ext.context'] = context
+        version = None
         try:
-            return handler(req, context, self.runtime.compute_api, **match)
+            if api_path(req.environ).startswith('/v2.1/'):
+                version = microversion.requested(req.headers)
+            response = self._dispatch(req, handler, match)
         except exception.DetachExtException as exc:
             if exc.code >= 500:
                 LOG.error('%(method)s %(path)s: %(error)s',
                           {'method': req.method, 'path': req.path,
                            'error': exc.message})
-            return fault.fault_response(exc.code, exc.message)
+            response = fault.fault_response(exc.code, exc.message)
         except (db_exc.DBConnectionError, db_exc.DBNonExistentDatabase):
             LOG.exception('The compute database is unreachable.')
             exc = exception.DatabaseUnavailable()
-            return fault.fault_response(exc.code, exc.message)
+            response = fault.fault_response(exc.code, exc.message)
+        if version is not None:
+            microversion.add_headers(response, version)
+        return response
+
+    def _dispatch(self, req, handler, match):
+        context = context_from_environ(req.environ, self.runtime.enforcer)
+        if context is None:
+            return fault.fault_response(401, 'Authentication required.')
+        req.environ['detach_ext.context'] = context
+        return handler(req, context, self.runtime.compute_api, **match)
 
 
 class DetachFilter:
-    """detach_ext in front of another app: the detach route (DELETE) is
-    answered here, every other request goes on to ``application``
-    untouched."""
+    """detach_ext in front of another app.
 
-    def __init__(self, application, router):
+    The detach (DELETE) is answered here; with ``serve_reads`` the
+    attachment GETs and the version documents too.  Every other request
+    goes on to ``application`` untouched.
+    """
+
+    def __init__(self, application, router, serve_reads=False):
         self.application = application
         self.router = router
+        self.serve_reads = serve_reads
 
     def __call__(self, environ, start_response):
+        if self.serve_reads:
+            kind = versions.match(environ)
+            if kind is not None:
+                req = webob.Request(environ)
+                return versions.response(req, kind)(environ, start_response)
         match = self.router.match(environ)
-        if match is not None and not match.get('method_not_allowed'):
+        if match is not None and not match.get('method_not_allowed') and (
+                self.serve_reads or match['handler'] not in READ_HANDLERS):
             return self.router(environ, start_response)
         return self.application(environ, start_response)

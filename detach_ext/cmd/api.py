@@ -31,7 +31,8 @@ CLI_OPTS = [
                      'messaging, the reference compute worker, demo data '
                      'and noauth2, all in this process.'),
     cfg.PortOpt('port',
-                help='Listen on this port instead of [api] bind_port.'),
+                help='Listen on this port instead of [api] bind_port '
+                     '(0: any free port).'),
     cfg.StrOpt('state-dir',
                default='.detach_ext',
                help='With --all-in-one: where the generated '
@@ -67,7 +68,7 @@ class _Handler(simple_server.WSGIRequestHandler):
 
 
 def _port(conf):
-    return conf.port or conf.api.bind_port
+    return conf.api.bind_port if conf.port is None else conf.port
 
 
 def _write_all_in_one_conf(state_dir):
@@ -101,14 +102,19 @@ def _start_all_in_one(conf):
     return worker
 
 
-def _print_instructions(conf):
-    base = 'http://%s:%s' % (conf.api.bind_host, _port(conf))
+def _print_instructions(base):
     path = '/v2/%s/servers/%%s/os-volume_attachments/%%s' % demo.PROJECT_ID
     token = 'demo:%s' % demo.PROJECT_ID
     print('detach_ext is serving on %s (noauth2, demo data).' % base)
     print('Detach the demo data volume (202):')
     print("  curl -i -X DELETE -H 'X-Auth-Token: %s' %s%s"
           % (token, base, path % (demo.SERVER_ID, demo.DATA_VOLUME_ID)))
+    print('Then watch it go: the attachment answers 404 once the worker '
+          'has finished, and the list no longer has it:')
+    print("  curl -i -H 'X-Auth-Token: %s' %s%s"
+          % (token, base, path % (demo.SERVER_ID, demo.DATA_VOLUME_ID)))
+    print("  curl -s -H 'X-Auth-Token: %s' %s%s"
+          % (token, base, path.rsplit('/', 1)[0] % demo.SERVER_ID))
     print('The root volume (403) and a server in vm_state error (409):')
     print("  curl -i -X DELETE -H 'X-Auth-Token: %s' %s%s"
           % (token, base, path % (demo.SERVER_ID, demo.ROOT_VOLUME_ID)))
@@ -130,11 +136,12 @@ def main(argv=None):
     server = simple_server.make_server(
         conf.api.bind_host, _port(conf), app,
         server_class=_ThreadingServer, handler_class=_Handler)
+    # The port the server got (--port 0 picks a free one).
+    base = 'http://%s:%s' % (conf.api.bind_host, server.server_port)
     if conf.all_in_one:
-        _print_instructions(conf)
+        _print_instructions(base)
     else:
-        print('detach_ext is serving on http://%s:%s'
-              % (conf.api.bind_host, _port(conf)), flush=True)
+        print('detach_ext is serving on %s' % base, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -57,6 +57,10 @@ class API:
                                               volume_id=volume_id)
         return bdm
 
+    def get_attachments(self, context, instance):
+        """The live volume attachments of a server, oldest first."""
+        return self.db.bdm_get_volumes_by_instance(context, instance.uuid)
+
     def detach_volume(self, context, instance, bdm):
         """Check, mark the volume detaching, and cast to the compute host.
 

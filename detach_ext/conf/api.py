@@ -17,6 +17,12 @@ OPTS = [
                     'API serves: "main" authenticates with keystone, '
                     '"noauth2" trusts a token of the form user:project and '
                     'is for development only.'),
+    cfg.BoolOpt('filter_serves_reads',
+                default=False,
+                help='As a filter in front of an existing compute API: '
+                     'also answer GET of the volume attachments and the '
+                     'version documents, instead of passing them to that '
+                     'API (which already answers them).'),
     cfg.HostAddressOpt('bind_host',
                        default='127.0.0.1',
                        help='The address the embedded API server (the '

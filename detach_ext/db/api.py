@@ -84,6 +84,18 @@ class Database:
                 session.expunge(bdm)
             return bdm
 
+    def bdm_get_volumes_by_instance(self, context, instance_uuid):
+        """Live volume mappings of an instance, oldest first."""
+        query = sa.select(models.BlockDeviceMapping).where(
+            models.BlockDeviceMapping.instance_uuid == instance_uuid,
+            models.BlockDeviceMapping.deleted == 0,
+            models.BlockDeviceMapping.volume_id.is_not(None),
+        ).order_by(models.BlockDeviceMapping.id)
+        with self.ctxmgr.reader.using(context) as session:
+            bdms = session.scalars(query).all()
+            session.expunge_all()
+            return bdms
+
     def bdm_get_all_by_host(self, context, host):
         """Live volume mappings of the live instances on ``host``."""
         query = sa.select(models.BlockDeviceMapping).join(

@@ -6,8 +6,33 @@ from detach_ext.policies import base
 
 POLICY_ROOT = 'os_compute_api:os-volumes-attachments:%s'
 DELETE = POLICY_ROOT % 'delete'
+INDEX = POLICY_ROOT % 'index'
+SHOW = POLICY_ROOT % 'show'
+
+_COLLECTION = 'servers/{server_id}/os-volume_attachments'
 
 rules = [
+    policy.DocumentedRuleDefault(
+        name=INDEX,
+        check_str=base.PROJECT_READER_OR_ADMIN,
+        description="List the volume attachments of a server.  The target "
+                    "is the server's project.",
+        operations=[
+            {'method': 'GET', 'path': '/v2/{project_id}/' + _COLLECTION},
+            {'method': 'GET', 'path': '/v2.1/' + _COLLECTION},
+        ],
+        scope_types=['project']),
+    policy.DocumentedRuleDefault(
+        name=SHOW,
+        check_str=base.PROJECT_READER_OR_ADMIN,
+        description="Show one volume attachment of a server.  The target "
+                    "is the server's project.",
+        operations=[
+            {'method': 'GET',
+             'path': '/v2/{project_id}/' + _COLLECTION + '/{volume_id}'},
+            {'method': 'GET', 'path': '/v2.1/' + _COLLECTION + '/{volume_id}'},
+        ],
+        scope_types=['project']),
     policy.DocumentedRuleDefault(
         name=DELETE,
         check_str=base.PROJECT_MEMBER_OR_ADMIN,

@@ -50,6 +50,14 @@ PASTE_INI = os.path.join(REPO, 'etc', 'detach_ext', 'api-paste.ini')
 PROJECT = 'b7a7b63e92174a95a999c95da856f143'
 OTHER_PROJECT = '9e691df1813f4737a5c505b4cab89a96'
 HOST = 'compute-a'
+
+# Enough [keystone_authtoken] for the main pipeline to answer 401 by itself
+# (no Keystone is reached: tests that pass a token use AuthTokenFixture).
+KEYSTONE_CONF = """
+[keystone_authtoken]
+www_authenticate_uri = http://127.0.0.1:5000/v3
+auth_url = http://127.0.0.1:5000/v3
+"""
 OTHER_HOST = 'compute-b'
 
 

@@ -11,11 +11,6 @@ from keystonemiddleware import fixture as ksm_fixture
 from tests.functional import base
 from tests.functional import fixtures as ff
 
-KEYSTONE_CONF = """
-[keystone_authtoken]
-www_authenticate_uri = http://127.0.0.1:5000/v3
-auth_url = http://127.0.0.1:5000/v3
-"""
 
 
 class KeystonePipelineTestCase(base.TestCase):
@@ -24,7 +19,7 @@ class KeystonePipelineTestCase(base.TestCase):
         super().setUp()
         self.tokens = self.useFixture(ksm_fixture.AuthTokenFixture())
         self.dep = self.useFixture(ff.Deployment(pipeline='main',
-                                                 extra_conf=KEYSTONE_CONF))
+                                                 extra_conf=ff.KEYSTONE_CONF))
         self.worker = self.dep.start_worker(ff.HOST)
         self.server = self.dep.add_server()
         self.volume = self.dep.add_volume(self.server)

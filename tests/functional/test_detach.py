@@ -181,7 +181,7 @@ class TestDetachErrors(base.DeploymentTestCase):
                 % (volume, status), message)
 
     def test_delete_other_method_405(self):
-        for method in ('GET', 'PUT', 'POST', 'PATCH'):
+        for method in ('PUT', 'POST', 'PATCH'):
             response = self.assertUnchanged(
                 lambda: self.dep.request(
                     '/v2/%s/servers/%s/os-volume_attachments/%s'
@@ -198,9 +198,9 @@ class TestDetachErrors(base.DeploymentTestCase):
     def test_405_names_allowed_method(self):
         response = self.dep.request(
             '/v2/%s/servers/%s/os-volume_attachments/%s'
-            % (ff.PROJECT, self.server, self.volume), 'GET',
+            % (ff.PROJECT, self.server, self.volume), 'PUT',
             token='demo:' + ff.PROJECT)
-        self.assertEqual('DELETE', response.headers['Allow'])
+        self.assertEqual('DELETE, GET', response.headers['Allow'])
 
 
 class TestDetachOrder(base.DeploymentTestCase):

@@ -105,6 +105,14 @@ class FilterTestCase(base.TestCase):
         self.assertEqual('in-use', self.dep.volume_status(self.volume))
         self.assertEqual([], self.worker.received)
 
+    def test_reads_and_versions_pass_through_by_default(self):
+        for path in ('/', '/v2.1', '/v2.1/%s' % ff.PROJECT,
+                     self.path.rsplit('/', 1)[0]):
+            del CALLS[:]
+            response = self.call(path, 'GET')
+            self.assertEqual({'inner': True}, json.loads(response.body))
+            self.assertEqual(1, len(CALLS))
+
     def test_detach_behind_nova_urlmap_prefix(self):
         # Nova's urlmap moves /v2.1 (and a deployment prefix) into
         # SCRIPT_NAME before the pipeline sees the request.
@@ -113,4 +121,31 @@ class FilterTestCase(base.TestCase):
                 ff.PROJECT, self.server, self.volume), 'DELETE',
             SCRIPT_NAME='/compute/v2.1')
         self.assertAccepted(response)
+        self.assertEqual([], CALLS)
+
+
+class FilterServingReadsTestCase(base.TestCase):
+    """[api] filter_serves_reads = true: the GETs and version documents
+    are answered by detach_ext too."""
+
+    def test_reads_answered_here(self):
+        del CALLS[:]
+        dep = self.useFixture(ff.Deployment(
+            extra_conf='[api]\nfilter_serves_reads = true\n'))
+        ini = os.path.join(dep.dir, 'api-paste.ini')
+        with open(ini, 'w') as f:
+            f.write(PASTE % {'conf': dep.conf_path})
+        app = paste_deploy.loadapp('config:' + ini)
+        server = dep.add_server()
+        volume = dep.add_volume(server)
+        collection = '/v2.1/%s/servers/%s/os-volume_attachments' % (
+            ff.PROJECT, server)
+        for path, key in ((collection, 'volumeAttachments'),
+                          (collection + '/' + volume, 'volumeAttachment'),
+                          ('/', 'versions'), ('/v2.1', 'version')):
+            req = webob.Request.blank(path)
+            req.headers['X-Auth-Token'] = 'demo:' + ff.PROJECT
+            response = req.get_response(app)
+            self.assertEqual(200, response.status_int, response.text)
+            self.assertIn(key, json.loads(response.body))
         self.assertEqual([], CALLS)

@@ -1,0 +1,76 @@
+"""Version documents (``GET /``, ``/v2``, ``/v2.1``), as Nova answers them.
+
+They are answered before authentication (clients discover versions before
+they have a token), by :class:`VersionsFilter` in the standalone
+pipelines.  Only what detach_ext supports is advertised.
+"""
+
+import re
+
+import webob
+import webob.dec
+
+from detach_ext.api import microversion
+
+_PROJECT = r'([0-9a-fA-F]{32}|[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12})'
+_VERSION_PATH = re.compile(r'^/(v2|v2\.1)(/%s)?/?$' % _PROJECT)
+
+VERSIONS = {
+    'v2': {'id': 'v2.0', 'status': 'SUPPORTED', 'version': '',
+           'min_version': '', 'updated': '2011-01-21T11:33:21Z'},
+    'v2.1': {'id': 'v2.1', 'status': 'CURRENT',
+             'version': microversion.as_string(microversion.MAX_VERSION),
+             'min_version': microversion.as_string(microversion.MIN_VERSION),
+             'updated': '2013-07-23T11:33:21Z'},
+}
+
+
+def match(environ):
+    """``'root'``, ``'v2'``, ``'v2.1'`` for a version document request,
+    else None."""
+    if environ.get('REQUEST_METHOD') not in ('GET', 'HEAD'):
+        return None
+    path = environ.get('PATH_INFO', '') or '/'
+    if path == '/':
+        return 'root'
+    found = _VERSION_PATH.match(path)
+    return found.group(1) if found else None
+
+
+def _document(base_url, name):
+    doc = dict(VERSIONS[name])
+    doc['links'] = [{'rel': 'self', 'href': '%s/%s/' % (base_url, name)}]
+    return doc
+
+
+def response(req, kind):
+    base_url = req.application_url.rstrip('/')
+    if kind == 'root':
+        return webob.Response(json={'versions': [
+            _document(base_url, name) for name in ('v2', 'v2.1')]})
+    doc = _document(base_url, kind)
+    doc['links'].append({'rel': 'describedby', 'type': 'text/html',
+                         'href': 'https://docs.openstack.org/'})
+    doc['media-types'] = [{
+        'base': 'application/json',
+        'type': 'application/vnd.openstack.compute+json;version=2'
+                + ('.1' if kind == 'v2.1' else '')}]
+    return webob.Response(json={'version': doc})
+
+
+class VersionsFilter:
+    """Answer version documents; pass everything else on."""
+
+    def __init__(self, application):
+        self.application = application
+
+    @classmethod
+    def factory(cls, global_conf, **local_conf):
+        return cls
+
+    @webob.dec.wsgify
+    def __call__(self, req):
+        kind = match(req.environ)
+        if kind is None:
+            return req.get_response(self.application)
+        return response(req, kind)

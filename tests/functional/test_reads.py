@@ -1,0 +1,193 @@
+"""GET of volume attachments, version documents and microversion headers."""
+
+import json
+import uuid
+
+from tests.functional import base
+from tests.functional import fixtures as ff
+
+
+class TestAttachmentReads(base.DeploymentTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.worker = self.dep.start_worker(ff.HOST)
+        self.server = self.dep.add_server()
+        self.volumes = [self.dep.add_volume(self.server) for _ in range(3)]
+
+    def get(self, path, prefix=None, **kwargs):
+        prefix = '/v2/%s' % ff.PROJECT if prefix is None else prefix
+        kwargs.setdefault('token', 'demo:' + ff.PROJECT)
+        return self.dep.request(prefix + path, 'GET', **kwargs)
+
+    def collection(self, server=None):
+        return '/servers/%s/os-volume_attachments' % (server or self.server)
+
+    def test_index_200(self):
+        for prefix in ('/v2/%s' % ff.PROJECT, '/v2.1/%s' % ff.PROJECT,
+                       '/v2.1'):
+            response = self.get(self.collection(), prefix)
+            self.assertEqual(200, response.status_int, response.text)
+            self.assertRequestIds(response)
+            self.assertEqual(
+                {'volumeAttachments': [
+                    {'id': v, 'serverId': self.server, 'volumeId': v,
+                     'device': '/dev/vdb'} for v in self.volumes]},
+                json.loads(response.body))
+
+    def test_index_limit_offset(self):
+        body = json.loads(self.get(self.collection() +
+                                   '?limit=1&offset=1').body)
+        self.assertEqual([self.volumes[1]],
+                         [a['id'] for a in body['volumeAttachments']])
+        for query in ('limit=-1', 'offset=x'):
+            self.assertFault(self.get(self.collection() + '?' + query),
+                             400, 'badRequest')
+
+    def test_show_200(self):
+        response = self.get(self.collection() + '/' + self.volumes[0])
+        self.assertEqual(200, response.status_int, response.text)
+        self.assertEqual(
+            {'volumeAttachment': {'id': self.volumes[0],
+                                  'serverId': self.server,
+                                  'volumeId': self.volumes[0],
+                                  'device': '/dev/vdb'}},
+            json.loads(response.body))
+
+    def test_reads_follow_the_detach_rules(self):
+        other = self.dep.add_server(project=ff.OTHER_PROJECT)
+        for path in (self.collection(), self.collection() + '/' +
+                     self.volumes[0]):
+            self.assertFault(self.get(path, token='demo:' +
+                                      ff.OTHER_PROJECT), 400, 'badRequest')
+            self.assertFault(self.get(path, prefix='/v2/nope'), 400,
+                             'badRequest')
+            self.assertFault(self.get(path, roles='foo'), 403, 'forbidden')
+            self.assertFault(self.get(path.replace(self.server, other)),
+                             404, 'itemNotFound')
+            self.assertFault(self.get(path, token=None), 401,
+                             'unauthorized')
+        missing = str(uuid.uuid4())
+        self.assertFault(self.get(self.collection() + '/' + missing), 404,
+                         'itemNotFound',
+                         'Instance %s is not attached to volume %s'
+                         % (self.server, missing))
+        # A reader may look but not detach.
+        self.assertEqual(200, self.get(self.collection(),
+                                       roles='reader').status_int)
+        self.assertFault(self.dep.delete(self.server, self.volumes[0],
+                                         roles='reader'), 403, 'forbidden')
+
+    def test_detach_in_flight_stays_listed_until_finished(self):
+        gate = __import__('threading').Event()
+        self.addCleanup(gate.set)
+
+        class Slow:
+            def detach_volume(self, *args):
+                gate.wait(30)
+
+        self.dep.start_worker('compute-slow', driver=Slow())
+        server = self.dep.add_server(host='compute-slow')
+        volume = self.dep.add_volume(server)
+        self.assertAccepted(self.dep.delete(server, volume))
+        listed = json.loads(self.get(self.collection(server)).body)
+        self.assertEqual([volume], [a['id'] for a in
+                                    listed['volumeAttachments']])
+        self.assertEqual(200, self.get(self.collection(server) + '/' +
+                                       volume).status_int)
+        gate.set()
+        self.assertTrue(self.dep.wait_for(
+            lambda: self.get(self.collection(server) + '/' +
+                             volume).status_int == 404))
+        self.assertEqual({'volumeAttachments': []},
+                         json.loads(self.get(self.collection(server)).body))
+
+
+class TestMicroversions(base.DeploymentTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.server = self.dep.add_server()
+        self.path = '/v2.1/servers/%s/os-volume_attachments' % self.server
+
+    def get(self, headers=None, path=None):
+        return self.dep.request(path or self.path, 'GET',
+                                token='demo:' + ff.PROJECT, headers=headers)
+
+    def assertVersionHeaders(self, response):
+        self.assertEqual('compute 2.1',
+                         response.headers['OpenStack-API-Version'])
+        self.assertEqual('2.1',
+                         response.headers['X-OpenStack-Nova-API-Version'])
+        self.assertIn('OpenStack-API-Version', response.headers['Vary'])
+
+    def test_v21_echoes_the_version(self):
+        for headers in (None, {'OpenStack-API-Version': 'compute 2.1'},
+                        {'X-OpenStack-Nova-API-Version': '2.1'},
+                        {'OpenStack-API-Version': 'compute latest'},
+                        {'OpenStack-API-Version': 'volume 3.0, compute 2.1'}):
+            response = self.get(headers)
+            self.assertEqual(200, response.status_int, response.text)
+            self.assertVersionHeaders(response)
+
+    def test_v21_headers_on_errors_and_detach(self):
+        response = self.dep.delete(self.server, str(uuid.uuid4()),
+                                   prefix='/v2.1')
+        self.assertFault(response, 404, 'itemNotFound')
+        self.assertVersionHeaders(response)
+
+    def test_unsupported_version_406(self):
+        response = self.get({'OpenStack-API-Version': 'compute 2.95'})
+        self.assertFault(response, 406, 'computeFault',
+                         'Version 2.95 is not supported by the API. Minimum '
+                         'is 2.1 and maximum is 2.1.')
+
+    def test_malformed_version_400(self):
+        response = self.get({'OpenStack-API-Version': 'compute 2.x'})
+        self.assertFault(response, 400, 'badRequest')
+
+    def test_v2_has_no_version_headers(self):
+        response = self.get(path='/v2/%s/servers/%s/os-volume_attachments'
+                                 % (ff.PROJECT, self.server))
+        self.assertEqual(200, response.status_int)
+        self.assertNotIn('OpenStack-API-Version', response.headers)
+
+
+class TestVersionDocuments(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.dep = self.useFixture(ff.Deployment(pipeline='main',
+                                                 extra_conf=ff.KEYSTONE_CONF))
+
+    def get(self, path):
+        # No token: the keystone pipeline must still answer.
+        response = self.dep.request(path, 'GET')
+        self.assertEqual(200, response.status_int, response.text)
+        self.assertRequestIds(response)
+        return json.loads(response.body)
+
+    def test_root_lists_versions(self):
+        body = self.get('/')
+        self.assertEqual(['v2.0', 'v2.1'], [v['id'] for v in
+                                            body['versions']])
+        v21 = body['versions'][1]
+        self.assertEqual('CURRENT', v21['status'])
+        self.assertEqual('2.1', v21['version'])
+        self.assertEqual('2.1', v21['min_version'])
+        self.assertEqual([{'rel': 'self', 'href': 'http://localhost/v2.1/'}],
+                         v21['links'])
+
+    def test_version_documents(self):
+        for path, version_id in (('/v2', 'v2.0'), ('/v2/', 'v2.0'),
+                                 ('/v2.1', 'v2.1'), ('/v2.1/', 'v2.1'),
+                                 ('/v2/%s' % ff.PROJECT, 'v2.0'),
+                                 ('/v2.1/%s' % ff.PROJECT, 'v2.1')):
+            doc = self.get(path)['version']
+            self.assertEqual(version_id, doc['id'])
+            self.assertIn('min_version', doc)
+            self.assertEqual('self', doc['links'][0]['rel'])
+
+    def test_other_paths_still_need_a_token(self):
+        response = self.dep.request('/v2.1/servers', 'GET')
+        self.assertFault(response, 401, 'unauthorized')
