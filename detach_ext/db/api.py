@@ -51,6 +51,21 @@ class Database:
     def dispose(self):
         self.ctxmgr.dispose_pool()
 
+    def _first(self, context, query):
+        """The first row of ``query``, detached from its session, or None."""
+        with self.ctxmgr.reader.using(context) as session:
+            row = session.scalars(query).first()
+            if row is not None:
+                session.expunge(row)
+            return row
+
+    def _all(self, context, query):
+        """Every row of ``query``, detached from their session."""
+        with self.ctxmgr.reader.using(context) as session:
+            rows = session.scalars(query).all()
+            session.expunge_all()
+            return rows
+
     # instances
 
     def instance_get_by_uuid(self, context, uuid, project_id=None):
@@ -62,11 +77,7 @@ class Database:
             models.Instance.uuid == uuid, models.Instance.deleted == 0)
         if project_id is not None:
             query = query.where(models.Instance.project_id == project_id)
-        with self.ctxmgr.reader.using(context) as session:
-            instance = session.scalars(query).first()
-            if instance is not None:
-                session.expunge(instance)
-            return instance
+        return self._first(context, query)
 
     # block_device_mapping
 
@@ -78,11 +89,7 @@ class Database:
             models.BlockDeviceMapping.instance_uuid == instance_uuid,
             models.BlockDeviceMapping.deleted == 0,
         ).order_by(models.BlockDeviceMapping.id.desc())
-        with self.ctxmgr.reader.using(context) as session:
-            bdm = session.scalars(query).first()
-            if bdm is not None:
-                session.expunge(bdm)
-            return bdm
+        return self._first(context, query)
 
     def bdm_get_volumes_by_instance(self, context, instance_uuid):
         """Live volume mappings of an instance, oldest first."""
@@ -91,10 +98,7 @@ class Database:
             models.BlockDeviceMapping.deleted == 0,
             models.BlockDeviceMapping.volume_id.is_not(None),
         ).order_by(models.BlockDeviceMapping.id)
-        with self.ctxmgr.reader.using(context) as session:
-            bdms = session.scalars(query).all()
-            session.expunge_all()
-            return bdms
+        return self._all(context, query)
 
     def bdm_get_all_by_host(self, context, host):
         """Live volume mappings of the live instances on ``host``."""
@@ -107,10 +111,7 @@ class Database:
             models.BlockDeviceMapping.deleted == 0,
             models.BlockDeviceMapping.volume_id.is_not(None),
         ).order_by(models.BlockDeviceMapping.id)
-        with self.ctxmgr.reader.using(context) as session:
-            bdms = session.scalars(query).all()
-            session.expunge_all()
-            return bdms
+        return self._all(context, query)
 
     @_retry_on_deadlock
     def bdm_destroy(self, context, bdm_id):
@@ -139,11 +140,7 @@ class Database:
 
     def volume_get(self, context, volume_id):
         query = sa.select(models.Volume).where(models.Volume.id == volume_id)
-        with self.ctxmgr.reader.using(context) as session:
-            volume = session.scalars(query).first()
-            if volume is not None:
-                session.expunge(volume)
-            return volume
+        return self._first(context, query)
 
     @_retry_on_deadlock
     def volume_update_status_on_match(self, context, volume_id, expected,
