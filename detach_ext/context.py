@@ -2,6 +2,10 @@
 
 from oslo_context import context
 from oslo_db.sqlalchemy import enginefacade
+from oslo_utils import timeutils
+
+# Nova's utils.strtime() format for the context timestamp.
+_TIME_FORMAT = '%Y-%m-%dT%H:%M:%S.%f'
 
 
 @enginefacade.transaction_context_provider
@@ -14,10 +18,15 @@ class RequestContext(context.RequestContext):
         compute side (which calls the block storage API with it).
     """
 
-    def __init__(self, *args, enforcer=None, service_catalog=None, **kwargs):
+    def __init__(self, *args, enforcer=None, service_catalog=None,
+                 remote_address=None, timestamp=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.enforcer = enforcer
         self.service_catalog = service_catalog or []
+        self.remote_address = remote_address
+        if isinstance(timestamp, str):
+            timestamp = timeutils.parse_strtime(timestamp, _TIME_FORMAT)
+        self.timestamp = timestamp or timeutils.utcnow()
 
     def can(self, action, target=None):
         """Raise PolicyNotAuthorized unless policy allows ``action``.
@@ -31,13 +40,30 @@ class RequestContext(context.RequestContext):
         return self.enforcer.authorize(action, target, self)
 
     def to_dict(self):
+        """The context as Nova's RequestContext.to_dict() gives it, so a
+        nova-compute rebuilds the same context from a cast."""
         values = super().to_dict()
-        values['service_catalog'] = self.service_catalog
+        values.update({
+            'user_id': self.user_id,
+            'project_id': self.project_id,
+            'is_admin': self.is_admin,
+            'read_deleted': 'no',
+            'remote_address': self.remote_address,
+            'timestamp': self.timestamp.strftime(_TIME_FORMAT),
+            'request_id': self.request_id,
+            'quota_class': None,
+            'user_name': self.user_name,
+            'service_catalog': self.service_catalog,
+            'project_name': self.project_name,
+            'is_admin_project': self.is_admin_project,
+        })
         return values
 
     @classmethod
     def from_dict(cls, values, **kwargs):
-        kwargs.setdefault('service_catalog', values.get('service_catalog'))
+        for key in ('service_catalog', 'remote_address', 'timestamp',
+                    'user_name', 'project_name'):
+            kwargs.setdefault(key, values.get(key))
         return super().from_dict(values, **kwargs)
 
 

@@ -13,6 +13,7 @@ import oslo_messaging
 
 from detach_ext.compute import api as compute_api
 from detach_ext.compute import manager as compute_manager
+from detach_ext.compute import notifications
 from detach_ext.compute import rpcapi as compute_rpcapi
 from detach_ext.db import api as db_api
 from detach_ext import policy
@@ -53,9 +54,10 @@ class Runtime:
         another is given)."""
         if driver is None:
             driver = compute_manager.ReferenceDriver(
-                self.conf.reference_driver.detach_delay)
-        return compute_manager.ComputeManager(host, self.db,
-                                              self.volume_api, driver)
+                self.conf.reference_driver.detach_delay, host)
+        return compute_manager.ComputeManager(
+            host, self.db, self.volume_api, driver,
+            notifications.Notifier(self.conf, host))
 
     def compute_server(self, manager):
         """An RPC server (not started) delivering to ``manager``."""

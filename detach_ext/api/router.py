@@ -72,6 +72,17 @@ def api_path(environ):
     return prefix + environ.get('PATH_INFO', '')
 
 
+# The services a compute host calls with the user's token (Nova keeps the
+# same subset of the catalog in the context it casts).
+_CATALOG_TYPES = ('image', 'block-storage', 'volumev3', 'volumev2',
+                  'volume', 'key-manager', 'placement', 'network',
+                  'accelerator', 'sharev2', 'shared-file-system')
+
+
+def _compute_side_catalog(catalog):
+    return [s for s in catalog if s.get('type') in _CATALOG_TYPES]
+
+
 def context_from_environ(environ, enforcer):
     """The RequestContext of an authenticated request, or None.
 
@@ -79,10 +90,12 @@ def context_from_environ(environ, enforcer):
     (keystonemiddleware, noauth2) or, behind Nova's own noauth2, from
     ``nova.context``.
     """
-    kwargs = {'enforcer': enforcer}
+    kwargs = {'enforcer': enforcer,
+              'remote_address': environ.get('REMOTE_ADDR')}
     if environ.get('HTTP_X_IDENTITY_STATUS') == 'Confirmed':
         catalog = environ.get('HTTP_X_SERVICE_CATALOG')
-        kwargs['service_catalog'] = json.loads(catalog) if catalog else []
+        kwargs['service_catalog'] = _compute_side_catalog(
+            json.loads(catalog) if catalog else [])
         context = detach_context.RequestContext.from_environ(environ,
                                                              **kwargs)
     elif environ.get('nova.context') is not None:

@@ -2,6 +2,7 @@
 
 from oslo_log import log as logging
 
+from detach_ext.compute import objects
 from detach_ext.compute import states
 from detach_ext import exception
 
@@ -76,17 +77,26 @@ class API:
         if not instance.host:
             raise exception.InstanceNotOnHost(method='detach_volume',
                                               instance_uuid=instance.uuid)
+        primitive = objects.instance_primitive(
+            self.db.instance_get_full(context, instance.uuid))
 
         self.volume_api.begin_detaching(context, bdm.volume_id)
+        action_id = None
         try:
+            # A nova-compute acts only if the action of this request id
+            # exists when the message arrives: record it first.
+            action_id = self.db.action_start(context, instance.uuid,
+                                             'detach_volume')
             self.compute_rpcapi.detach_volume(
-                context, instance, bdm.volume_id, bdm.attachment_id)
+                context, primitive, bdm.volume_id, bdm.attachment_id)
         except Exception as exc:
             LOG.exception('Casting detach_volume of volume %(volume)s to '
                           'host %(host)s failed; rolling the volume back '
                           'to in-use.',
                           {'volume': bdm.volume_id, 'host': instance.host},
                           instance_uuid=instance.uuid)
+            if action_id is not None:
+                self.db.action_destroy(context, action_id)
             self.volume_api.roll_detaching(context, bdm.volume_id)
             raise exception.ComputeUnavailable() from exc
         LOG.info('Detaching volume %(volume)s: cast to host %(host)s.',

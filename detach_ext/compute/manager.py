@@ -1,10 +1,12 @@
 """The reference compute worker: carries out a cast ``detach_volume``."""
 
 import time
+import traceback
 
 from oslo_log import log as logging
 import oslo_messaging
 
+from detach_ext.compute import objects
 from detach_ext import context as detach_context
 from detach_ext.volume import local as volume_status
 
@@ -23,8 +25,15 @@ class ReferenceDriver:
         detach_delay``).
     """
 
-    def __init__(self, delay=0.0):
+    def __init__(self, delay=0.0, host=None):
         self.delay = delay
+        self.host = host
+
+    def get_volume_connector(self):
+        """What the block storage service is told about this host."""
+        return {'host': self.host, 'ip': '127.0.0.1', 'platform': 'x86_64',
+                'os_type': 'linux', 'multipath': False,
+                'initiator': 'iqn.2026-11.org.detach-ext:%s' % self.host}
 
     def detach_volume(self, context, connection_info, instance_uuid,
                       mountpoint):
@@ -36,6 +45,11 @@ class ReferenceDriver:
                  {'mountpoint': mountpoint}, instance_uuid=instance_uuid)
 
 
+class _NoNotifier:
+    def detach(self, *args, **kwargs):
+        pass
+
+
 class ComputeManager:
     """The RPC endpoint of one compute host.
 
@@ -43,15 +57,18 @@ class ComputeManager:
     :param db: the :class:`detach_ext.db.api.Database`.
     :param volume_api: the volume backend.
     :param driver: the virt driver; :class:`ReferenceDriver` by default.
+    :param notifier: a :class:`detach_ext.compute.notifications.Notifier`;
+        none by default.
     """
 
     target = oslo_messaging.Target(version='6.0')
 
-    def __init__(self, host, db, volume_api, driver=None):
+    def __init__(self, host, db, volume_api, driver=None, notifier=None):
         self.host = host
         self.db = db
         self.volume_api = volume_api
-        self.driver = driver or ReferenceDriver()
+        self.driver = driver or ReferenceDriver(host=host)
+        self.notifier = notifier or _NoNotifier()
 
     def init_host(self):
         """Finish the detaches a previous run of this host left behind.
@@ -72,19 +89,25 @@ class ComputeManager:
             LOG.info('Volume %(volume)s was left detaching; finishing the '
                      'detach.', {'volume': bdm.volume_id},
                      instance_uuid=bdm.instance_uuid)
-            self._detach(context, bdm.instance_uuid, bdm, bdm.attachment_id)
+            instance = objects.instance_data(objects.instance_primitive(
+                self.db.instance_get_full(context, bdm.instance_uuid)))
+            self._detach(context, instance, bdm, bdm.attachment_id)
         return found
 
     def detach_volume(self, context, instance, volume_id,
                       attachment_id=None):
         """Finish a detach the API began.
 
-        Safe to receive twice: a message whose attachment is gone or whose
-        volume is no longer ``detaching`` changes nothing.  On failure the
-        volume goes back to ``in-use``, the attachment stays, and the fault
-        is recorded in ``instance_faults``.
+        As nova-compute, it acts only when the ``detach_volume`` action of
+        the request id in the context exists, and records its own event
+        (``compute_detach_volume``) on it.  Safe to receive twice: a
+        message whose attachment is gone or whose volume is no longer
+        ``detaching`` changes nothing.  On failure the volume goes back to
+        ``in-use``, the attachment stays, and the fault is recorded in
+        ``instance_faults``.
         """
-        instance_uuid = instance['nova_object.data']['uuid']
+        instance = objects.instance_data(instance)
+        instance_uuid = instance['uuid']
         bdm = self.db.bdm_get_by_volume_and_instance(context, volume_id,
                                                      instance_uuid)
         if bdm is None:
@@ -99,14 +122,36 @@ class ComputeManager:
                         {'volume': volume_id, 'status': status},
                         instance_uuid=instance_uuid)
             return
-        self._detach(context, instance_uuid, bdm, attachment_id)
+        action = self.db.action_get_by_request_id(context, instance_uuid,
+                                                  context.request_id)
+        if action is None:
+            LOG.error('No detach_volume action of request %(request)s; '
+                      'not acting on volume %(volume)s (nova-compute would '
+                      'not either).', {'request': context.request_id,
+                                       'volume': volume_id},
+                      instance_uuid=instance_uuid)
+            return
+        event_id = self.db.action_event_start(
+            context, action.id, 'compute_detach_volume', self.host)
+        error = self._detach(context, instance, bdm, attachment_id)
+        self.db.action_event_finish(context, action.id, event_id,
+                                    'Error' if error else 'Success', error)
 
-    def _detach(self, context, instance_uuid, bdm, attachment_id):
+    def _detach(self, context, instance, bdm, attachment_id):
+        """Unplug, finish at the volume service, drop the mapping.
+
+        :returns: None, or the traceback text of a failure (rolled back).
+        """
+        instance_uuid = instance['uuid']
         volume_id = bdm.volume_id
         log = {'volume': volume_id}
+        self.notifier.detach(context, instance, volume_id, 'start')
         try:
             self.driver.detach_volume(context, bdm.connection_info,
                                       instance_uuid, bdm.device_name)
+            changed = self.volume_api.detach(
+                context, volume_id, attachment_id,
+                connector=self.driver.get_volume_connector())
         except Exception as exc:
             LOG.exception('Detaching volume %(volume)s failed; rolling it '
                           'back to in-use.', log,
@@ -117,11 +162,14 @@ class ComputeManager:
                 message='%s: %s' % (type(exc).__name__, exc),
                 details='detach_volume of volume %s' % volume_id,
                 host=self.host)
-            return
-        if not self.volume_api.detach(context, volume_id, attachment_id):
+            self.notifier.detach(context, instance, volume_id, 'error', exc)
+            return traceback.format_exc()
+        if not changed:
             LOG.info('Volume %(volume)s was finished by another delivery '
                      'of this message.', log, instance_uuid=instance_uuid)
-            return
+            return None
         self.db.bdm_destroy(context, bdm.id)
         LOG.info('Detached volume %(volume)s.', log,
                  instance_uuid=instance_uuid)
+        self.notifier.detach(context, instance, volume_id, 'end')
+        return None

@@ -34,6 +34,10 @@ _retry_on_deadlock = oslo_db_api.wrap_db_retry(
     retry_interval=0.1, max_retry_interval=1, jitter=True)
 
 
+_INSTANCE_TABLES = ('instances', 'instance_metadata',
+                    'instance_system_metadata', 'instance_info_caches')
+
+
 class Database:
     """The compute database.
 
@@ -43,6 +47,7 @@ class Database:
     def __init__(self, conf):
         self.ctxmgr = enginefacade.transaction_context()
         self.ctxmgr.configure(**dict(conf.database.items()))
+        self._reflected = None
 
     @property
     def engine(self):
@@ -78,6 +83,106 @@ class Database:
         if project_id is not None:
             query = query.where(models.Instance.project_id == project_id)
         return self._first(context, query)
+
+    def _nova_tables(self):
+        """Nova's instance tables as the database has them (every column
+        a real Nova schema has, not only those detach_ext maps)."""
+        if self._reflected is None:
+            names = set(sa.inspect(self.engine).get_table_names())
+            metadata = sa.MetaData()
+            metadata.reflect(self.engine, only=[
+                t for t in _INSTANCE_TABLES if t in names])
+            self._reflected = metadata.tables
+        return self._reflected
+
+    def instance_get_full(self, context, uuid):
+        """Every column of an instance row, with its metadata, system
+        metadata and info cache where the database has those tables.
+
+        :returns: dict with ``instance`` (column -> value), ``metadata``,
+            ``system_metadata`` (dicts or None) and ``info_cache`` (a row
+            dict or None).
+        """
+        tables = self._nova_tables()
+        instances = tables['instances']
+        result = {'metadata': None, 'system_metadata': None,
+                  'info_cache': None}
+        with self.ctxmgr.reader.connection.using(context) as conn:
+            row = conn.execute(sa.select(instances).where(
+                instances.c.uuid == uuid)).mappings().first()
+            result['instance'] = dict(row) if row is not None else None
+            for name, key in (('instance_metadata', 'metadata'),
+                              ('instance_system_metadata',
+                               'system_metadata')):
+                if name in tables:
+                    t = tables[name]
+                    result[key] = dict(conn.execute(
+                        sa.select(t.c.key, t.c.value).where(
+                            t.c.instance_uuid == uuid,
+                            t.c.deleted == 0)).all())
+            if 'instance_info_caches' in tables:
+                t = tables['instance_info_caches']
+                cache = conn.execute(sa.select(t).where(
+                    t.c.instance_uuid == uuid)).mappings().first()
+                result['info_cache'] = dict(cache) if cache else None
+        return result
+
+    # instance_actions
+
+    @_retry_on_deadlock
+    def action_start(self, context, instance_uuid, action):
+        """Record ``action`` on an instance under the context's request
+        id, user and project; returns the row id."""
+        row = models.InstanceAction(
+            action=action, instance_uuid=instance_uuid,
+            request_id=context.request_id, user_id=context.user_id,
+            project_id=context.project_id, start_time=timeutils.utcnow(),
+            deleted=0)
+        with self.ctxmgr.writer.using(context) as session:
+            session.add(row)
+            session.flush()
+            return row.id
+
+    @_retry_on_deadlock
+    def action_destroy(self, context, action_id):
+        """Remove an action whose request failed before reaching the
+        compute host."""
+        with self.ctxmgr.writer.using(context) as session:
+            session.execute(sa.delete(models.InstanceAction).where(
+                models.InstanceAction.id == action_id))
+
+    def action_get_by_request_id(self, context, instance_uuid, request_id):
+        query = sa.select(models.InstanceAction).where(
+            models.InstanceAction.instance_uuid == instance_uuid,
+            models.InstanceAction.request_id == request_id,
+            models.InstanceAction.deleted == 0,
+        ).order_by(models.InstanceAction.id.desc())
+        return self._first(context, query)
+
+    @_retry_on_deadlock
+    def action_event_start(self, context, action_id, event, host):
+        row = models.InstanceActionEvent(
+            action_id=action_id, event=event, host=host,
+            start_time=timeutils.utcnow(), deleted=0)
+        with self.ctxmgr.writer.using(context) as session:
+            session.add(row)
+            session.flush()
+            return row.id
+
+    @_retry_on_deadlock
+    def action_event_finish(self, context, action_id, event_id, result,
+                            traceback=None):
+        now = timeutils.utcnow()
+        with self.ctxmgr.writer.using(context) as session:
+            session.execute(sa.update(models.InstanceActionEvent).where(
+                models.InstanceActionEvent.id == event_id).values(
+                result=result, traceback=traceback, finish_time=now,
+                updated_at=now))
+            values = {'updated_at': now}
+            if result == 'Error':
+                values['message'] = 'Error'
+            session.execute(sa.update(models.InstanceAction).where(
+                models.InstanceAction.id == action_id).values(**values))
 
     # block_device_mapping
 

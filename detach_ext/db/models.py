@@ -117,6 +117,79 @@ class InstanceFault(_Timestamps, NovaBase):
     deleted = sa.Column(sa.Integer, default=0)
 
 
+class InstanceAction(_SoftDelete, NovaBase):
+    """Nova's record of an operation on an instance, by request id."""
+
+    __tablename__ = 'instance_actions'
+    __table_args__ = (
+        sa.Index('instance_uuid_idx', 'instance_uuid'),
+        sa.Index('request_id_idx', 'request_id'),
+        sa.Index('instance_actions_instance_uuid_updated_at_idx',
+                 'instance_uuid', 'updated_at'),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    action = sa.Column(sa.String(255))
+    instance_uuid = sa.Column(sa.String(36),
+                              sa.ForeignKey('instances.uuid'))
+    request_id = sa.Column(sa.String(255))
+    user_id = sa.Column(sa.String(255))
+    project_id = sa.Column(sa.String(255))
+    start_time = sa.Column(sa.DateTime, default=_now)
+    finish_time = sa.Column(sa.DateTime)
+    message = sa.Column(sa.String(255))
+
+
+class InstanceActionEvent(_SoftDelete, NovaBase):
+    __tablename__ = 'instance_actions_events'
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    event = sa.Column(sa.String(255))
+    action_id = sa.Column(sa.Integer, sa.ForeignKey('instance_actions.id'))
+    start_time = sa.Column(sa.DateTime, default=_now)
+    finish_time = sa.Column(sa.DateTime)
+    result = sa.Column(sa.String(255))
+    traceback = sa.Column(sa.Text)
+    host = sa.Column(sa.String(255))
+    details = sa.Column(sa.Text)
+
+
+class InstanceMetadata(_SoftDelete, NovaBase):
+    __tablename__ = 'instance_metadata'
+    __table_args__ = (sa.Index('instance_metadata_instance_uuid_idx',
+                               'instance_uuid'),)
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    key = sa.Column(sa.String(255))
+    value = sa.Column(sa.String(255))
+    instance_uuid = sa.Column(sa.String(36),
+                              sa.ForeignKey('instances.uuid'))
+
+
+class InstanceSystemMetadata(_SoftDelete, NovaBase):
+    __tablename__ = 'instance_system_metadata'
+    __table_args__ = (sa.Index('instance_uuid', 'instance_uuid'),)
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    key = sa.Column(sa.String(255), nullable=False)
+    value = sa.Column(sa.String(255))
+    instance_uuid = sa.Column(sa.String(36),
+                              sa.ForeignKey('instances.uuid'),
+                              nullable=False)
+
+
+class InstanceInfoCache(_SoftDelete, NovaBase):
+    __tablename__ = 'instance_info_caches'
+    __table_args__ = (sa.UniqueConstraint(
+        'instance_uuid', name='uniq_instance_info_caches0instance_uuid'),)
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    network_info = sa.Column(sa.Text)
+    instance_uuid = sa.Column(sa.String(36),
+                              sa.ForeignKey('instances.uuid'),
+                              nullable=False)
+
+
 class Volume(_Timestamps, DetachExtBase):
     """Volume status for the ``local`` volume backend."""
 

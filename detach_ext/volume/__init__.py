@@ -9,9 +9,10 @@ do not know which one they talk to.
     VolumeNotFound.
 ``roll_detaching(context, volume_id)``
     ``detaching`` -> ``in-use`` (the cast failed, or the detach did).
-``detach(context, volume_id, attachment_id)``
-    ``detaching`` -> ``available`` (the worker finished); returns whether
-    this call made the change, so a duplicate message changes nothing.
+``detach(context, volume_id, attachment_id, connector)``
+    ``detaching`` -> ``available`` (the worker finished; ``connector``
+    describes the compute host); returns whether this call made the
+    change, so a duplicate message changes nothing.
 ``get_status(context, volume_id)``
     the status, or raises VolumeNotFound.
 """

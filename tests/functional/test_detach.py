@@ -10,6 +10,8 @@ import uuid
 
 import oslo_messaging
 
+from detach_ext.compute import manager as compute_manager
+from detach_ext.compute import objects
 from detach_ext.compute import states
 from tests.functional import base
 from tests.functional import fixtures as ff
@@ -255,6 +257,18 @@ class TestDetachSuccess(base.DeploymentTestCase):
         self.assertEqual(response.headers['x-openstack-request-id'],
                          cast['context'].request_id)
         self.assertEqual(ff.PROJECT, cast['context'].project_id)
+        # The instance action of this request, and the worker's event.
+        actions = self.dep.snapshot()['instance_actions']
+        self.assertEqual(1, len(actions))
+        self.assertIn('detach_volume', actions[0])
+        self.assertIn(response.headers['x-openstack-request-id'],
+                      actions[0])
+        self.assertTrue(self.dep.wait_for(lambda: any(
+            'Success' in e for e in
+            self.dep.snapshot()['instance_actions_events'])))
+        events = self.dep.snapshot()['instance_actions_events']
+        self.assertIn('compute_detach_volume', events[0])
+        self.assertIn(self.dep.host(ff.HOST), events[0])
         # A second DELETE finds no attachment.
         self.assertFault(self.dep.delete(server, volume), 404,
                          'itemNotFound')
@@ -329,6 +343,22 @@ class TestDetachSuccess(base.DeploymentTestCase):
         self.assertEqual(1, len(worker.received))
         self.assertEqual('available', self.dep.volume_status(volume))
 
+    def test_worker_refuses_a_cast_without_instance_action(self):
+        # As nova-compute: no action row of the request id, no detach.
+        server = self.dep.add_server()
+        volume = self.dep.add_volume(server, status='detaching')
+        logs = self.dep.capture_logs()
+        context = self.dep.context.__class__(user_id='demo',
+                                             project_id=ff.PROJECT)
+        instance = objects.instance_primitive(
+            self.dep.db.instance_get_full(context, server))
+        self.dep.runtime.compute_api.compute_rpcapi.detach_volume(
+            context, instance, volume, None)
+        self.assertTrue(self.dep.wait_for(
+            lambda: 'not acting on volume %s' % volume in logs.getvalue()))
+        self.assertEqual('detaching', self.dep.volume_status(volume))
+        self.assertIsNotNone(self.dep.attachment(server, volume))
+
     def test_restarted_worker_finishes_a_detach_left_detaching(self):
         # The API began and cast; the worker died before finishing (the
         # message was acknowledged on receipt and is gone).
@@ -357,15 +387,16 @@ class TestDetachSuccess(base.DeploymentTestCase):
         self.assertEqual(before, self.dep.snapshot())
 
 
-class GatedDriver:
+class GatedDriver(compute_manager.ReferenceDriver):
     def __init__(self, gate):
+        super().__init__()
         self.gate = gate
 
     def detach_volume(self, *args):
         self.gate.wait(30)
 
 
-class FailingDriver:
+class FailingDriver(compute_manager.ReferenceDriver):
     def detach_volume(self, *args):
         raise RuntimeError('the hypervisor refused')
 

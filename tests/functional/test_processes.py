@@ -24,6 +24,7 @@ import oslo_messaging
 import sqlalchemy as sa
 from testtools import content
 
+from detach_ext.compute import objects
 from detach_ext.compute import rpcapi as compute_rpcapi
 from detach_ext import context as detach_context
 from tests.functional import base
@@ -270,7 +271,9 @@ class TestFaults(ProcessTestCase):
         context = detach_context.RequestContext(
             user_id='demo', project_id=ff.PROJECT)
         self.dep.runtime.volume_api.begin_detaching(context, self.volume)
-        instance = self.dep.db.instance_get_by_uuid(context, self.server)
+        self.dep.db.action_start(context, self.server, 'detach_volume')
+        instance = objects.instance_primitive(
+            self.dep.db.instance_get_full(context, self.server))
         client = compute_rpcapi.ComputeAPI(self.dep.conf,
                                            self.dep.runtime.transport)
         for _ in range(2):

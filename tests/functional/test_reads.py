@@ -3,6 +3,7 @@
 import json
 import uuid
 
+from detach_ext.compute import manager as compute_manager
 from tests.functional import base
 from tests.functional import fixtures as ff
 
@@ -82,7 +83,7 @@ class TestAttachmentReads(base.DeploymentTestCase):
         gate = __import__('threading').Event()
         self.addCleanup(gate.set)
 
-        class Slow:
+        class Slow(compute_manager.ReferenceDriver):
             def detach_volume(self, *args):
                 gate.wait(30)
 

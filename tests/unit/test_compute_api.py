@@ -19,6 +19,22 @@ class FakeVolumes:
         self.calls.append(('roll_detaching', volume_id))
 
 
+class FakeDB:
+    def __init__(self, calls):
+        self.calls = calls
+
+    def instance_get_full(self, context, uuid):
+        return {'instance': {'id': 1, 'uuid': uuid, 'host': 'h1',
+                             'deleted': 0}}
+
+    def action_start(self, context, uuid, action):
+        self.calls.append(('action_start', action))
+        return 42
+
+    def action_destroy(self, context, action_id):
+        self.calls.append(('action_destroy', action_id))
+
+
 class FakeRPC:
     def __init__(self, error=None):
         self.error = error
@@ -27,7 +43,8 @@ class FakeRPC:
     def detach_volume(self, context, instance, volume_id, attachment_id):
         if self.error:
             raise self.error
-        self.casts.append((instance.host, volume_id, attachment_id))
+        self.casts.append((instance['nova_object.data']['host'], volume_id,
+                           attachment_id))
 
 
 def _instance(**kw):
@@ -49,12 +66,15 @@ class TestDetachVolume(testtools.TestCase):
         super().setUp()
         self.volumes = FakeVolumes()
         self.rpc = FakeRPC()
-        self.api = compute_api.API(None, self.volumes, self.rpc)
+        self.api = compute_api.API(FakeDB(self.volumes.calls), self.volumes,
+                                   self.rpc)
         self.context = types.SimpleNamespace(is_admin=False)
 
     def test_success_begins_then_casts(self):
         self.api.detach_volume(self.context, _instance(), _bdm())
-        self.assertEqual([('begin_detaching', 'v1')], self.volumes.calls)
+        self.assertEqual([('begin_detaching', 'v1'),
+                          ('action_start', 'detach_volume')],
+                         self.volumes.calls)
         self.assertEqual([('h1', 'v1', 'a1')], self.rpc.casts)
 
     def test_cast_failure_rolls_back_and_raises_503(self):
@@ -64,6 +84,8 @@ class TestDetachVolume(testtools.TestCase):
                                 _instance(), _bdm())
         self.assertEqual(503, exc.code)
         self.assertEqual([('begin_detaching', 'v1'),
+                          ('action_start', 'detach_volume'),
+                          ('action_destroy', 42),
                           ('roll_detaching', 'v1')], self.volumes.calls)
 
     def test_checks_raise_before_any_write(self):

@@ -8,13 +8,30 @@ from detach_ext.compute import manager
 
 
 class FakeDB:
-    def __init__(self, bdm):
+    def __init__(self, bdm, action=True):
         self.bdm = bdm
         self.destroyed = []
         self.faults = []
+        self.events = []
+        self.action = types.SimpleNamespace(id=9) if action else None
 
     def bdm_get_by_volume_and_instance(self, context, volume_id, uuid):
         return self.bdm
+
+    def instance_get_full(self, context, uuid):
+        return {'instance': {'id': 1, 'uuid': uuid, 'host': 'h1',
+                             'deleted': 0}}
+
+    def action_get_by_request_id(self, context, uuid, request_id):
+        return self.action
+
+    def action_event_start(self, context, action_id, event, host):
+        self.events.append([event, host, None])
+        return len(self.events)
+
+    def action_event_finish(self, context, action_id, event_id, result,
+                            traceback=None):
+        self.events[event_id - 1][2] = result
 
     def bdm_get_all_by_host(self, context, host):
         return [self.bdm] if self.bdm else []
@@ -33,7 +50,7 @@ class FakeVolumes:
     def get_status(self, context, volume_id):
         return self.status
 
-    def detach(self, context, volume_id, attachment_id=None):
+    def detach(self, context, volume_id, attachment_id=None, connector=None):
         changed = self.status == 'detaching'
         self.status = 'available'
         return changed
@@ -42,12 +59,14 @@ class FakeVolumes:
         self.status = 'in-use'
 
 
-class Broken:
+class Broken(manager.ReferenceDriver):
     def detach_volume(self, *args):
         raise OSError('device busy')
 
 
 INSTANCE = {'nova_object.data': {'uuid': 'u1', 'host': 'h1'}}
+CONTEXT = types.SimpleNamespace(request_id='req-1', user_id='u',
+                                project_id='p')
 
 
 def _bdm():
@@ -58,32 +77,42 @@ def _bdm():
 
 class TestManager(testtools.TestCase):
 
-    def test_detach_finishes(self):
+    def test_detach_finishes_and_records_its_event(self):
         db, volumes = FakeDB(_bdm()), FakeVolumes('detaching')
         manager.ComputeManager('h1', db, volumes).detach_volume(
-            None, INSTANCE, 'v1')
+            CONTEXT, INSTANCE, 'v1')
         self.assertEqual('available', volumes.status)
         self.assertEqual([3], db.destroyed)
+        self.assertEqual([['compute_detach_volume', 'h1', 'Success']],
+                         db.events)
+
+    def test_no_instance_action_no_detach(self):
+        db, volumes = FakeDB(_bdm(), action=False), FakeVolumes('detaching')
+        manager.ComputeManager('h1', db, volumes).detach_volume(
+            CONTEXT, INSTANCE, 'v1')
+        self.assertEqual('detaching', volumes.status)
+        self.assertEqual([], db.destroyed)
 
     def test_not_detaching_is_ignored(self):
         for status in ('in-use', 'available'):
             db, volumes = FakeDB(_bdm()), FakeVolumes(status)
             manager.ComputeManager('h1', db, volumes).detach_volume(
-                None, INSTANCE, 'v1')
+                CONTEXT, INSTANCE, 'v1')
             self.assertEqual(status, volumes.status)
             self.assertEqual([], db.destroyed)
 
     def test_gone_attachment_is_ignored(self):
         db, volumes = FakeDB(None), FakeVolumes('detaching')
         manager.ComputeManager('h1', db, volumes).detach_volume(
-            None, INSTANCE, 'v1')
+            CONTEXT, INSTANCE, 'v1')
         self.assertEqual('detaching', volumes.status)
 
     def test_driver_failure_rolls_back_and_records_fault(self):
         db, volumes = FakeDB(_bdm()), FakeVolumes('detaching')
         manager.ComputeManager('h1', db, volumes, Broken()).detach_volume(
-            None, INSTANCE, 'v1')
+            CONTEXT, INSTANCE, 'v1')
         self.assertEqual('in-use', volumes.status)
+        self.assertEqual('Error', db.events[0][2])
         self.assertEqual([], db.destroyed)
         self.assertEqual('OSError: device busy', db.faults[0]['message'])
         self.assertEqual('h1', db.faults[0]['host'])

@@ -3,12 +3,12 @@ and the message arguments; also a cast through a private ConfigOpts."""
 
 import datetime
 import time
-import types
 
 from oslo_config import cfg
 import oslo_messaging
 import testtools
 
+from detach_ext.compute import objects
 from detach_ext.compute import rpcapi
 from detach_ext import conf as detach_conf
 from detach_ext import context as detach_context
@@ -25,15 +25,17 @@ def _conf(overrides=None):
 
 
 def _instance():
-    return types.SimpleNamespace(
-        id=7, uuid='u1', user_id='usr', project_id='p1', hostname='vm',
-        display_name='vm', host='compute-1', node='compute-1',
-        power_state=1, vm_state='active', task_state=None, locked=False,
-        locked_by=None, launched_at=datetime.datetime(2014, 8, 19, 11, 34,
-                                                      21),
-        terminated_at=None, root_device_name='/dev/vda',
-        availability_zone='nova', created_at=None, updated_at=None,
-        deleted_at=None, deleted=0)
+    return objects.instance_primitive({
+        'instance': dict(
+            id=7, uuid='u1', user_id='usr', project_id='p1', hostname='vm',
+            host='compute-1', vm_state='active', task_state=None,
+            locked=False, launched_at=datetime.datetime(2014, 8, 19, 11, 34,
+                                                        21),
+            deleted=0, internal_id=None),
+        'metadata': {'k': 'v'}, 'system_metadata': None,
+        'info_cache': {'id': 3, 'instance_uuid': 'u1', 'deleted': 0,
+                       'network_info': '[{"id": "port"}]',
+                       'created_at': None}})
 
 
 class RecordingClient:
@@ -68,9 +70,21 @@ class TestComputeRPCAPI(testtools.TestCase):
         primitive = kwargs['instance']
         self.assertEqual('Instance', primitive['nova_object.name'])
         self.assertEqual('nova', primitive['nova_object.namespace'])
-        self.assertEqual('2014-08-19T11:34:21Z',
-                         primitive['nova_object.data']['launched_at'])
-        self.assertIs(False, primitive['nova_object.data']['deleted'])
+        self.assertEqual('2.8', primitive['nova_object.version'])
+        self.assertEqual([], primitive['nova_object.changes'])
+        data = primitive['nova_object.data']
+        self.assertEqual('2014-08-19T11:34:21Z', data['launched_at'])
+        self.assertIs(False, data['deleted'])
+        self.assertEqual(7, data['id'])
+        # Columns Nova's object does not have travel too (ignored there).
+        self.assertIn('internal_id', data)
+        self.assertEqual({'k': 'v'}, data['metadata'])
+        self.assertNotIn('system_metadata', data)
+        cache = data['info_cache']
+        self.assertEqual('InstanceInfoCache', cache['nova_object.name'])
+        self.assertEqual('[{"id": "port"}]',
+                         cache['nova_object.data']['network_info'])
+        self.assertNotIn('id', cache['nova_object.data'])
 
     def test_version_cap_from_upgrade_levels(self):
         conf = _conf({('upgrade_levels', 'compute'): '5.0'})
