@@ -33,6 +33,7 @@ class Runtime:
         self.enforcer = policy.Enforcer(conf)
         self.volume_api = volume.get_api(conf, self.db)
         self._transport = None
+        self._notification_transport = None
         self._compute_api = None
 
     @property
@@ -40,6 +41,17 @@ class Runtime:
         if self._transport is None:
             self._transport = rpc.get_transport(self.conf)
         return self._transport
+
+    @property
+    def notification_transport(self):
+        if self._notification_transport is None:
+            self._notification_transport = (
+                oslo_messaging.get_notification_transport(self.conf))
+        return self._notification_transport
+
+    def notifier(self, host):
+        """The notifier of compute host ``host``."""
+        return notifications.Notifier(self.notification_transport, host)
 
     @property
     def compute_api(self):
@@ -56,8 +68,7 @@ class Runtime:
             driver = compute_manager.ReferenceDriver(
                 self.conf.reference_driver.detach_delay, host)
         return compute_manager.ComputeManager(
-            host, self.db, self.volume_api, driver,
-            notifications.Notifier(self.conf, host))
+            host, self.db, self.volume_api, driver, self.notifier(host))
 
     def compute_server(self, manager):
         """An RPC server (not started) delivering to ``manager``."""
@@ -66,8 +77,9 @@ class Runtime:
         return rpc.get_server(self.transport, target, [manager])
 
     def close(self):
-        if self._transport is not None:
-            self._transport.cleanup()
+        for transport in (self._transport, self._notification_transport):
+            if transport is not None:
+                transport.cleanup()
         self.db.dispose()
 
 

@@ -62,12 +62,13 @@ def _fault(exc):
 class Notifier:
     """Emit the detach notifications of one compute host.
 
-    :param conf: the ConfigOpts (``[oslo_messaging_notifications]``).
+    :param transport: a notification transport
+        (``oslo_messaging.get_notification_transport``), whose ConfigOpts
+        names the driver and the legacy topics.
     :param host: the compute host, in the publisher ids.
     """
 
-    def __init__(self, conf, host):
-        transport = oslo_messaging.get_notification_transport(conf)
+    def __init__(self, transport, host):
         serializer = rpc.RequestContextSerializer()
         self._versioned = oslo_messaging.Notifier(
             transport, publisher_id='nova-compute:%s' % host,

@@ -266,8 +266,9 @@ class Deployment(fixtures.Fixture):
 
     def start_worker(self, host=HOST, driver=None):
         """A reference compute worker for ``host``, recording its casts."""
-        manager = RecordingManager(self.host(host), self.db, self.runtime.volume_api,
-                                   driver)
+        host = self.host(host)
+        manager = RecordingManager(host, self.db, self.runtime.volume_api,
+                                   driver, self.runtime.notifier(host))
         server = self.runtime.compute_server(manager)
         server.start()
 
