@@ -30,7 +30,13 @@ class TestNotifications(base.TestCase):
 
     def setUp(self):
         super().setUp()
+        url = None
+        if ff.TRANSPORT_URL and ff.TRANSPORT_URL.startswith('rabbit'):
+            # The notifier declares its topic queues itself (they never
+            # auto-delete): a vhost of this test's own takes them away.
+            url = self.useFixture(ff.RabbitVhost()).url
         self.dep = self.useFixture(ff.Deployment(
+            transport_url=url,
             extra_conf='[oslo_messaging_notifications]\n'
                        'driver = messagingv2\n'))
         self.listener = Listener()
