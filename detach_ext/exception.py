@@ -105,6 +105,15 @@ class ComputeUnavailable(ServiceUnavailable):
                'changed.  Try again later.')
 
 
+class VolumeServiceUnavailable(ServiceUnavailable):
+    msg_fmt = ('The block storage service could not be reached; nothing '
+               'was changed.  Try again later.')
+
+    def __init__(self, reason=None):
+        super().__init__()
+        self.reason = reason
+
+
 class DatabaseUnavailable(ServiceUnavailable):
     msg_fmt = ('The compute database could not be reached; nothing was '
                'changed.  Try again later.')

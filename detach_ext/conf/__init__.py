@@ -14,13 +14,14 @@ from oslo_messaging._tracing import client as om_tracing
 from oslo_policy import opts as policy_opts
 
 from detach_ext.conf import api
+from detach_ext.conf import cinder
 from detach_ext.conf import compute
 from detach_ext.conf import database
 from detach_ext.conf import volume
 
 PROJECT = 'detach_ext'
 
-_MODULES = (api, compute, database, volume)
+_MODULES = (api, cinder, compute, database, volume)
 
 
 def set_lib_defaults():

@@ -8,7 +8,9 @@ OPTS = [
     cfg.StrOpt('backend',
                default='local',
                choices=[('local', 'Volume status is kept in a table of '
-                                  'detach_ext in the compute database.')],
+                                  'detach_ext in the compute database.'),
+                        ('cinder', 'The block storage API (Cinder) keeps '
+                                   'it; see [cinder].')],
                help='Where the status of volumes lives.'),
 ]
 

@@ -17,11 +17,12 @@ do not know which one they talk to.
     the status, or raises VolumeNotFound.
 """
 
+from detach_ext.volume import cinder
 from detach_ext.volume import local
-
-BACKENDS = {'local': local.API}
 
 
 def get_api(conf, db):
     """The volume API the configuration names."""
-    return BACKENDS[conf.volume.backend](db)
+    if conf.volume.backend == 'cinder':
+        return cinder.API(conf)
+    return local.API(db)

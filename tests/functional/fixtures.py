@@ -23,11 +23,13 @@ import io
 import logging
 import os
 import shutil
+import socketserver
 import subprocess
 import threading
 import time
 import urllib.parse
 import uuid
+from wsgiref import simple_server
 
 import fixtures
 from oslo_log import formatters
@@ -225,10 +227,11 @@ class Deployment(fixtures.Fixture):
         return server.uuid
 
     def add_volume(self, server_id, status='in-use', boot_index=None,
-                   deleted=False, volume_id=None):
+                   deleted=False, volume_id=None, attachment_id=None):
         volume_id = volume_id or str(uuid.uuid4())
         bdm = models.BlockDeviceMapping(
             instance_uuid=server_id, volume_id=volume_id,
+            attachment_id=attachment_id,
             device_name='/dev/vda' if boot_index == 0 else '/dev/vdb',
             boot_index=boot_index, source_type='volume',
             destination_type='volume', connection_info='{}', deleted=0)
@@ -303,6 +306,41 @@ class Deployment(fixtures.Fixture):
             logger.setLevel(old_level)
         self.addCleanup(_restore)
         return stream
+
+
+class _Server(socketserver.ThreadingMixIn, simple_server.WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(simple_server.WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class HTTPServer(fixtures.Fixture):
+    """Serve a WSGI app on a free loopback port, in a thread."""
+
+    def __init__(self, app):
+        super().__init__()
+        self.app = app
+
+    def _setUp(self):
+        server = simple_server.make_server('127.0.0.1', 0, self.app,
+                                           server_class=_Server,
+                                           handler_class=_QuietHandler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        self._server = server
+        self.addCleanup(self.stop)
+        self.port = server.server_port
+        self.url = 'http://127.0.0.1:%s' % server.server_port
+
+    def stop(self):
+        """Stop serving (the port then refuses connections)."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
 
 
 def run_concurrently(count, func):

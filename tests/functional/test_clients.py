@@ -5,12 +5,8 @@ openstacksdk and python-novaclient are test-only dependencies; no Keystone
 is involved (a fixed noauth2 token and an endpoint override).
 """
 
-import socketserver
-import threading
 import time
-from wsgiref import simple_server
 
-import fixtures
 from keystoneauth1 import session as ks_session
 from keystoneauth1 import token_endpoint
 from novaclient import client as nova_client
@@ -21,33 +17,6 @@ from openstack import exceptions as sdk_exc
 
 from tests.functional import base
 from tests.functional import fixtures as ff
-
-
-class _Server(socketserver.ThreadingMixIn, simple_server.WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(simple_server.WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-class HTTPServer(fixtures.Fixture):
-    """Serve a WSGI app on a free loopback port, in a thread."""
-
-    def __init__(self, app):
-        super().__init__()
-        self.app = app
-
-    def _setUp(self):
-        server = simple_server.make_server('127.0.0.1', 0, self.app,
-                                           server_class=_Server,
-                                           handler_class=_QuietHandler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        self.addCleanup(server.server_close)
-        self.addCleanup(server.shutdown)
-        self.url = 'http://127.0.0.1:%s' % server.server_port
 
 
 def poll(predicate, timeout=20):
@@ -64,7 +33,7 @@ class ClientTestCase(base.DeploymentTestCase):
     def setUp(self):
         super().setUp()
         self.dep.start_worker(ff.HOST)
-        self.http = self.useFixture(HTTPServer(self.dep.app))
+        self.http = self.useFixture(ff.HTTPServer(self.dep.app))
         self.server = self.dep.add_server()
         self.volume = self.dep.add_volume(self.server)
         self.session = ks_session.Session(auth=token_endpoint.Token(

@@ -26,6 +26,8 @@ class TestSamples(testtools.TestCase):
         with open(out) as f:
             text = f.read()
         for expected in ('[compute_rpc]', '#cast_retry = 2', '[database]',
+                         '[cinder]', '#service_type = block-storage',
+                         '#attachment_microversion = 3.44',
                          '[keystone_authtoken]', '[volume]',
                          '#transport_url', '[oslo_policy]',
                          '[upgrade_levels]', '#control_exchange = nova'):

@@ -1,0 +1,45 @@
+"""Options of the ``cinder`` volume backend (keystoneauth's own helpers).
+
+``[cinder]`` carries keystoneauth's session options (TLS, timeout), its
+adapter options (``service_type``, ``valid_interfaces``, ``region_name``,
+``endpoint_override``) and the credentials of a service user
+(``auth_type`` and the plugin's options), used only when there is no
+user token (a compute worker finishing detaches at start-up).
+"""
+
+from keystoneauth1 import loading as ks_loading
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup(
+    'cinder', title='Block storage API options',
+    help='Used with [volume] backend = cinder.  Calls for a request are '
+         "made with the user's token; the endpoint comes from the token's "
+         'service catalog unless endpoint_override is set (it may contain '
+         '%(project_id)s).')
+
+OPTS = [
+    cfg.StrOpt('attachment_microversion',
+               default='3.44',
+               help='The block storage API microversion sent when deleting '
+                    'an attachment (new-style attachments, 3.27 or newer).'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(OPTS, group=GROUP)
+    ks_loading.register_session_conf_options(conf, GROUP.name)
+    ks_loading.register_auth_conf_options(conf, GROUP.name)
+    ks_loading.register_adapter_conf_options(conf, GROUP.name)
+    conf.set_default('service_type', 'block-storage', group=GROUP.name)
+    conf.set_default('valid_interfaces', ['internal', 'public'],
+                     group=GROUP.name)
+    conf.set_default('timeout', 30, group=GROUP.name)
+
+
+def list_opts():
+    return [(GROUP, OPTS +
+             ks_loading.get_session_conf_options() +
+             ks_loading.get_auth_common_conf_options() +
+             ks_loading.get_auth_plugin_conf_options('password') +
+             ks_loading.get_adapter_conf_options(include_deprecated=False))]

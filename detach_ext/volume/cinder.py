@@ -1,0 +1,157 @@
+"""Volume status kept by the block storage API (Cinder).
+
+Calls made for a request use the user's token and, for the endpoint, the
+service catalog that came with it (as nova-compute does); a worker with no
+user token uses the ``[cinder]`` service credentials.
+"""
+
+from keystoneauth1.access import service_catalog
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import loading as ks_loading
+from keystoneauth1 import plugin
+from oslo_log import log as logging
+
+from detach_ext import exception
+from detach_ext.volume import local
+
+LOG = logging.getLogger(__name__)
+
+
+class _ContextAuth(plugin.BaseAuthPlugin):
+    """The user's token, and endpoints from the catalog it came with."""
+
+    def __init__(self, context):
+        super().__init__()
+        self.context = context
+        self._catalog = service_catalog.ServiceCatalogV2(context.service_catalog)
+
+    def get_token(self, session, **kwargs):
+        return self.context.auth_token
+
+    def get_project_id(self, session, **kwargs):
+        return self.context.project_id
+
+    def get_endpoint(self, session, service_type=None, interface=None,
+                     region_name=None, service_name=None, **kwargs):
+        interfaces = interface if isinstance(interface, (list, tuple)) \
+            else [interface]
+        for candidate in interfaces:
+            try:
+                return self._catalog.url_for(
+                    service_type=service_type,
+                    interface=candidate or 'public',
+                    region_name=region_name, service_name=service_name)
+            except ks_exc.EndpointNotFound:
+                continue
+        return None
+
+
+def _message(response):
+    """The ``message`` of a block storage fault body, or its text."""
+    try:
+        body = response.json()
+        return next(iter(body.values()))['message']
+    except Exception:
+        return response.text or response.reason
+
+
+class API:
+    """The ``cinder`` volume backend.
+
+    :param conf: the ConfigOpts with the ``[cinder]`` group.
+    """
+
+    def __init__(self, conf):
+        self.conf = conf
+        self._session = ks_loading.load_session_from_conf_options(
+            conf, 'cinder')
+        self._service_auth = ks_loading.load_auth_from_conf_options(
+            conf, 'cinder')
+
+    def _adapter(self, context):
+        if context is not None and context.auth_token:
+            auth = _ContextAuth(context)
+        elif self._service_auth is not None:
+            auth = self._service_auth
+        else:
+            raise exception.VolumeServiceUnavailable(
+                reason='no user token and no [cinder] credentials')
+        return ks_loading.load_adapter_from_conf_options(
+            self.conf, 'cinder', session=self._session, auth=auth)
+
+    def _request(self, context, method, path, volume_id, body=None,
+                 microversion=None):
+        """One call; maps unreachable to 503 and 404 to VolumeNotFound.
+
+        :returns: the response (any 2xx, 400 or 409; raise on others).
+        """
+        headers = {}
+        if microversion:
+            headers['OpenStack-API-Version'] = 'volume %s' % microversion
+        try:
+            response = self._adapter(context).request(
+                path, method, json=body, headers=headers,
+                raise_exc=False)
+        except (ks_exc.ConnectFailure, ks_exc.ConnectTimeout,
+                ks_exc.DiscoveryFailure, ks_exc.EndpointNotFound,
+                ks_exc.EmptyCatalog, ks_exc.SSLError) as exc:
+            LOG.error('The block storage API is unreachable: %s', exc)
+            raise exception.VolumeServiceUnavailable(reason=str(exc))
+        if response.status_code == 404:
+            raise exception.VolumeNotFound(volume_id=volume_id)
+        if response.status_code >= 500 or response.status_code in (401,
+                                                                   403):
+            LOG.error('The block storage API answered %(code)s to '
+                      '%(method)s %(path)s: %(message)s',
+                      {'code': response.status_code, 'method': method,
+                       'path': path, 'message': _message(response)})
+            raise exception.VolumeServiceUnavailable(
+                reason='%s %s' % (response.status_code, _message(response)))
+        return response
+
+    def _action(self, context, volume_id, action, value=None):
+        return self._request(context, 'POST',
+                             '/volumes/%s/action' % volume_id, volume_id,
+                             body={action: value})
+
+    def get_status(self, context, volume_id):
+        response = self._request(context, 'GET', '/volumes/%s' % volume_id,
+                                 volume_id)
+        return response.json()['volume']['status']
+
+    def begin_detaching(self, context, volume_id):
+        response = self._action(context, volume_id, 'os-begin_detaching')
+        if response.ok:
+            return
+        # Refused: say why, with the status it has now.
+        if self.get_status(context, volume_id) == local.AVAILABLE:
+            raise exception.InvalidVolume(reason='already detached')
+        raise exception.InvalidVolume(reason=_message(response))
+
+    def roll_detaching(self, context, volume_id):
+        return self._action(context, volume_id, 'os-roll_detaching').ok
+
+    def detach(self, context, volume_id, attachment_id=None, connector=None):
+        """Finish at the block storage service.
+
+        A new-style attachment (the mapping has its id) is deleted; an old
+        one is closed with os-terminate_connection and os-detach.  Returns
+        False when the volume is no longer detaching (a duplicate).
+        """
+        if self.get_status(context, volume_id) != local.DETACHING:
+            return False
+        if attachment_id:
+            response = self._request(
+                context, 'DELETE', '/attachments/%s' % attachment_id,
+                volume_id,
+                microversion=self.conf.cinder.attachment_microversion)
+        else:
+            response = self._action(context, volume_id,
+                                    'os-terminate_connection',
+                                    {'connector': connector or {}})
+            if response.ok:
+                response = self._action(context, volume_id, 'os-detach',
+                                        {'attachment_id': None})
+        if not response.ok:
+            raise exception.InvalidVolume(reason=_message(response))
+        return True

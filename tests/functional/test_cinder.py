@@ -1,0 +1,152 @@
+"""The ``cinder`` volume backend against a block storage API on loopback
+that enforces Cinder's state rules and checks the token."""
+
+import uuid
+
+import oslo_messaging
+from keystonemiddleware import fixture as ksm_fixture
+from keystoneauth1 import fixture as ksa_fixture
+
+from tests.functional import base
+from tests.functional import fake_cinder
+from tests.functional import fixtures as ff
+
+TOKEN = 'demo:' + ff.PROJECT
+
+
+class CinderTestCase(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.cinder = fake_cinder.FakeCinder()
+        self.cinder.tokens.add(TOKEN)
+        self.http = self.useFixture(ff.HTTPServer(self.cinder))
+        self.dep = self.useFixture(ff.Deployment(extra_conf=(
+            '[volume]\nbackend = cinder\n'
+            '[cinder]\nendpoint_override = %s/v3/%%(project_id)s\n'
+            % self.http.url)))
+        self.worker = self.dep.start_worker(ff.HOST)
+        self.server = self.dep.add_server()
+
+    def volume(self, status='in-use', attachment_id=None):
+        volume_id = self.dep.add_volume(self.server,
+                                        attachment_id=attachment_id)
+        self.cinder.add_volume(volume_id, status, attachment_id)
+        return volume_id
+
+    def wait_detached(self, volume):
+        self.assertTrue(self.dep.wait_for(
+            lambda: self.dep.attachment(self.server, volume) is None),
+            self.cinder.calls)
+        self.assertEqual('available', self.cinder.status(volume))
+
+
+class TestCinderBackend(CinderTestCase):
+
+    def test_old_style_attachment_202(self):
+        volume = self.volume()
+        self.assertAccepted(self.dep.delete(self.server, volume))
+        self.wait_detached(volume)
+        self.assertEqual(['os-begin_detaching', 'os-terminate_connection',
+                          'os-detach'], self.cinder.actions(volume))
+        connector = [c for c in self.cinder.calls
+                     if c['action'] == 'os-terminate_connection']
+        self.assertTrue(connector)
+        # Every call, API side and worker side, carried the user's token.
+        self.assertEqual({TOKEN}, {c['token'] for c in self.cinder.calls})
+
+    def test_new_style_attachment_deleted_202(self):
+        attachment = str(uuid.uuid4())
+        volume = self.volume(attachment_id=attachment)
+        self.assertAccepted(self.dep.delete(self.server, volume))
+        self.wait_detached(volume)
+        self.assertEqual(['os-begin_detaching', 'attachment_delete'],
+                         self.cinder.actions(volume))
+        delete, = [c for c in self.cinder.calls
+                   if c['action'] == 'attachment_delete']
+        self.assertEqual('/v3/%s/attachments/%s' % (ff.PROJECT, attachment),
+                         delete['path'])
+        self.assertEqual('volume 3.44', delete['microversion'])
+
+    def test_volume_not_found_404(self):
+        volume = self.dep.add_volume(self.server)  # unknown to Cinder
+        self.assertFault(self.dep.delete(self.server, volume), 404,
+                         'itemNotFound',
+                         'Volume %s could not be found.' % volume)
+
+    def test_already_detached_400(self):
+        volume = self.volume(status='available')
+        self.assertFault(self.dep.delete(self.server, volume), 400,
+                         'badRequest', 'Invalid volume: already detached')
+        self.assertEqual([], self.worker.received)
+
+    def test_other_refusal_400_with_cinders_reason(self):
+        for status in ('detaching', 'attaching', 'error'):
+            volume = self.volume(status=status)
+            message = self.assertFault(self.dep.delete(self.server, volume),
+                                       400, 'badRequest')
+            self.assertIn("Volume status must be 'in-use'", message)
+            self.assertEqual(status, self.cinder.status(volume))
+
+    def test_unreachable_503(self):
+        volume = self.volume()
+        self.http.stop()  # the block storage API goes away
+        self.assertFault(self.dep.delete(self.server, volume), 503,
+                         'serviceUnavailable')
+        self.assertEqual('in-use', self.cinder.status(volume))
+        self.assertIsNotNone(self.dep.attachment(self.server, volume))
+
+    def test_cast_failure_rolls_back_detaching(self):
+        volume = self.volume()
+
+        class Broken:
+            def prepare(self, **kwargs):
+                return self
+
+            def cast(self, *args, **kwargs):
+                raise oslo_messaging.MessageDeliveryFailure('bus is down')
+
+        self.dep.runtime.compute_api.compute_rpcapi.client = Broken()
+        self.assertFault(self.dep.delete(self.server, volume), 503,
+                         'serviceUnavailable')
+        self.assertEqual(['os-begin_detaching', 'os-roll_detaching'],
+                         self.cinder.actions(volume))
+        self.assertEqual('in-use', self.cinder.status(volume))
+
+    def test_concurrent_one_202(self):
+        volume = self.volume()
+        responses = ff.run_concurrently(
+            10, lambda: self.dep.delete(self.server, volume))
+        self.assertEqual([202] + [400] * 9,
+                         sorted(r.status_int for r in responses))
+        self.wait_detached(volume)
+        self.assertEqual(1, self.cinder.actions(volume).count('os-detach'))
+
+
+class TestCinderCatalog(base.TestCase):
+    """No endpoint_override: the endpoint comes from the token's catalog,
+    as keystonemiddleware hands it on."""
+
+    def test_endpoint_from_the_token_catalog(self):
+        cinder = fake_cinder.FakeCinder()
+        http = self.useFixture(ff.HTTPServer(cinder))
+        tokens = self.useFixture(ksm_fixture.AuthTokenFixture())
+        dep = self.useFixture(ff.Deployment(
+            pipeline='main',
+            extra_conf=ff.KEYSTONE_CONF + '[volume]\nbackend = cinder\n'))
+        dep.start_worker(ff.HOST)
+        token = ksa_fixture.V3Token(user_id='u1', project_id=ff.PROJECT)
+        token.add_role(name='member')
+        token.add_service('volumev3', name='cinderv3').add_standard_endpoints(
+            public='%s/v3/%s' % (http.url, ff.PROJECT),
+            internal='%s/v3/%s' % (http.url, ff.PROJECT))
+        token_id = tokens.add_token(token, token_id=uuid.uuid4().hex)
+        cinder.tokens.add(token_id)
+        server = dep.add_server()
+        volume = dep.add_volume(server)
+        cinder.add_volume(volume)
+        self.assertAccepted(dep.delete(server, volume, token=token_id))
+        self.assertTrue(dep.wait_for(
+            lambda: dep.attachment(server, volume) is None), cinder.calls)
+        self.assertEqual('available', cinder.status(volume))
+        self.assertEqual({token_id}, {c['token'] for c in cinder.calls})
