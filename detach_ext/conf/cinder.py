@@ -25,21 +25,26 @@ OPTS = [
 ]
 
 
+# keystoneauth's options with detach_ext's defaults.
+_DEFAULTS = {'service_type': 'block-storage',
+             'valid_interfaces': ['internal', 'public'],
+             'timeout': 30}
+
+
 def register_opts(conf):
     conf.register_group(GROUP)
     conf.register_opts(OPTS, group=GROUP)
     ks_loading.register_session_conf_options(conf, GROUP.name)
     ks_loading.register_auth_conf_options(conf, GROUP.name)
     ks_loading.register_adapter_conf_options(conf, GROUP.name)
-    conf.set_default('service_type', 'block-storage', group=GROUP.name)
-    conf.set_default('valid_interfaces', ['internal', 'public'],
-                     group=GROUP.name)
-    conf.set_default('timeout', 30, group=GROUP.name)
+    for name, value in _DEFAULTS.items():
+        conf.set_default(name, value, group=GROUP.name)
 
 
 def list_opts():
-    return [(GROUP, OPTS +
-             ks_loading.get_session_conf_options() +
+    ks_opts = (ks_loading.get_session_conf_options() +
+               ks_loading.get_adapter_conf_options(include_deprecated=False))
+    cfg.set_defaults(ks_opts, **_DEFAULTS)
+    return [(GROUP, OPTS + ks_opts +
              ks_loading.get_auth_common_conf_options() +
-             ks_loading.get_auth_plugin_conf_options('password') +
-             ks_loading.get_adapter_conf_options(include_deprecated=False))]
+             ks_loading.get_auth_plugin_conf_options('password'))]
