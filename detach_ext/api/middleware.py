@@ -11,6 +11,7 @@ import json
 from keystonemiddleware import auth_token
 from oslo_log import log as logging
 from oslo_middleware import request_id
+from oslo_middleware import sizelimit
 import webob.dec
 
 from detach_ext.api import fault
@@ -116,4 +117,15 @@ def authtoken_factory(global_conf, **local_conf):
 
     def _filter(app):
         return auth_token.AuthProtocol(app, dict(options))
+    return _filter
+
+
+def sizelimit_factory(global_conf, **local_conf):
+    """oslo.middleware's request body limit (413 beyond
+    ``[oslo_middleware] max_request_body_size``), reading detach_ext's own
+    configuration files rather than the global ConfigOpts."""
+    conf = deploy.conf_for(global_conf, local_conf)
+
+    def _filter(app):
+        return sizelimit.RequestBodySizeLimiter(app, conf)
     return _filter

@@ -205,6 +205,22 @@ class TestDetachErrors(base.DeploymentTestCase):
         self.assertEqual('DELETE, GET', response.headers['Allow'])
 
 
+class TestRequestBodyLimit(base.TestCase):
+
+    def test_body_over_the_limit_413(self):
+        dep = self.useFixture(ff.Deployment(
+            extra_conf='[oslo_middleware]\nmax_request_body_size = 64\n'))
+        server = dep.add_server()
+        volume = dep.add_volume(server)
+        response = dep.request(
+            '/v2/%s/servers/%s/os-volume_attachments/%s' % (
+                ff.PROJECT, server, volume), 'DELETE',
+            token='demo:' + ff.PROJECT, body=b'x' * 65,
+            headers={'Content-Type': 'application/json'})
+        self.assertFault(response, 413, 'overLimit')
+        self.assertEqual('in-use', dep.volume_status(volume))
+
+
 class TestDetachOrder(base.DeploymentTestCase):
     """Where two rows apply, the earlier one answers."""
 
