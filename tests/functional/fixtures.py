@@ -33,6 +33,7 @@ from wsgiref import simple_server
 
 import fixtures
 from oslo_log import formatters
+import oslo_messaging
 from oslo_utils import timeutils
 from paste import deploy as paste_deploy
 import sqlalchemy as sa
@@ -264,6 +265,18 @@ class Deployment(fixtures.Fixture):
                 rows = connection.execute(sa.select(*columns)).all()
                 tables[table.name] = sorted(tuple(map(str, r)) for r in rows)
         return tables
+
+    def break_the_bus(self):
+        """From now on every detach_volume cast raises, as publishing to
+        an unreachable broker does."""
+        class Broken:
+            def prepare(self, **kwargs):
+                return self
+
+            def cast(self, *args, **kwargs):
+                raise oslo_messaging.MessageDeliveryFailure('bus is down')
+
+        self.runtime.compute_api.compute_rpcapi.client = Broken()
 
     # workers
 

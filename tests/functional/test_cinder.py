@@ -3,7 +3,6 @@ that enforces Cinder's state rules and checks the token."""
 
 import uuid
 
-import oslo_messaging
 from keystonemiddleware import fixture as ksm_fixture
 from keystoneauth1 import fixture as ksa_fixture
 
@@ -98,15 +97,7 @@ class TestCinderBackend(CinderTestCase):
 
     def test_cast_failure_rolls_back_detaching(self):
         volume = self.volume()
-
-        class Broken:
-            def prepare(self, **kwargs):
-                return self
-
-            def cast(self, *args, **kwargs):
-                raise oslo_messaging.MessageDeliveryFailure('bus is down')
-
-        self.dep.runtime.compute_api.compute_rpcapi.client = Broken()
+        self.dep.break_the_bus()
         self.assertFault(self.dep.delete(self.server, volume), 503,
                          'serviceUnavailable')
         self.assertEqual(['os-begin_detaching', 'os-roll_detaching'],

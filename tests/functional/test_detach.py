@@ -8,7 +8,6 @@ import os
 import threading
 import uuid
 
-import oslo_messaging
 
 from detach_ext.compute import manager as compute_manager
 from detach_ext.compute import objects
@@ -423,15 +422,7 @@ class TestDetachFailures(base.DeploymentTestCase):
         server = self.dep.add_server()
         volume = self.dep.add_volume(server)
         logs = self.dep.capture_logs()
-
-        class Broken:
-            def prepare(self, **kwargs):
-                return self
-
-            def cast(self, *args, **kwargs):
-                raise oslo_messaging.MessageDeliveryFailure('bus is down')
-
-        self.dep.runtime.compute_api.compute_rpcapi.client = Broken()
+        self.dep.break_the_bus()
         # The volume went to detaching and back: only its updated_at
         # tells.
         before = self.dep.snapshot(ignore=('updated_at',))
