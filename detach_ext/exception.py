@@ -71,7 +71,8 @@ class InstanceNotFound(NotFound):
 
 
 class VolumeNotAttached(NotFound):
-    msg_fmt = 'Instance %(instance_uuid)s is not attached to volume %(volume_id)s'
+    msg_fmt = ('Instance %(instance_uuid)s is not attached to volume '
+               '%(volume_id)s')
 
 
 class VolumeNotFound(NotFound):

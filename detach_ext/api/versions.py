@@ -10,10 +10,10 @@ import re
 import webob
 import webob.dec
 
+from detach_ext.api import ids
 from detach_ext.api import microversion
 
-_PROJECT = r'([0-9a-fA-F]{32}|[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12})'
-_VERSION_PATH = re.compile(r'^/(v2|v2\.1)(/%s)?/?$' % _PROJECT)
+_VERSION_PATH = re.compile(r'^/(v2|v2\.1)(/%s)?/?$' % ids.PROJECT_ID)
 
 VERSIONS = {
     'v2': {'id': 'v2.0', 'status': 'SUPPORTED', 'version': '',

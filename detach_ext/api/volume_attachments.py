@@ -5,12 +5,11 @@ import re
 from oslo_utils import uuidutils
 import webob
 
+from detach_ext.api import ids
 from detach_ext import exception
 from detach_ext.policies import volumes_attachments as policies
 
-# A keystone project id: 32 hex digits, or a UUID with dashes.
-_PROJECT_ID = re.compile(r'^([0-9a-f]{32}|[0-9a-f]{8}(-[0-9a-f]{4}){3}-'
-                         r'[0-9a-f]{12})$', re.IGNORECASE)
+_PROJECT_ID = re.compile('^%s$' % ids.PROJECT_ID)
 
 
 def check_project_id(context, project_id):

@@ -7,6 +7,7 @@ from detach_ext import rpc
 
 TOPIC = 'compute'
 
+
 class ComputeAPI:
     """Client side of the compute RPC API.
 

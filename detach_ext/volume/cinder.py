@@ -23,7 +23,8 @@ class _ContextAuth(plugin.BaseAuthPlugin):
     def __init__(self, context):
         super().__init__()
         self.context = context
-        self._catalog = service_catalog.ServiceCatalogV2(context.service_catalog)
+        self._catalog = service_catalog.ServiceCatalogV2(
+            context.service_catalog)
 
     def get_token(self, session, **kwargs):
         return self.context.auth_token

@@ -76,9 +76,8 @@ class FakeCinder:
         match = _ATTACHMENT.match(req.path)
         if match and req.method == 'DELETE':
             call['action'] = 'attachment_delete'
-            version = (call['microversion'] or '').split(' ')[-1]
-            if tuple(int(p) for p in (version or '3.0').split('.')) < (3,
-                                                                      27):
+            version = (call['microversion'] or 'volume 3.0').split(' ')[-1]
+            if tuple(int(p) for p in version.split('.')) < (3, 27):
                 return _fault(404, 'itemNotFound', 'Not found.')
             volume_id = self.attachments.pop(match.group('id'), None)
             if volume_id is None:

@@ -12,7 +12,6 @@ from tests.functional import base
 from tests.functional import fixtures as ff
 
 
-
 class KeystonePipelineTestCase(base.TestCase):
 
     def setUp(self):

@@ -232,7 +232,8 @@ class TestDetachOrder(base.DeploymentTestCase):
         server = self.dep.add_server(locked=True, vm_state='error')
         volume = self.dep.add_volume(server)
         self.assertFault(self.dep.delete(server, volume), 409,
-                         'conflictingRequest', 'Instance %s is locked' % server)
+                         'conflictingRequest',
+                         'Instance %s is locked' % server)
 
     def test_vm_state_before_volume_status(self):
         server = self.dep.add_server(vm_state='error')
@@ -450,7 +451,6 @@ class TestDetachFailures(base.DeploymentTestCase):
         self.assertIn('the hypervisor refused', ' '.join(fault))
         # And the user can try again.
         self.assertAccepted(self.dep.delete(server, volume))
-
 
     def test_database_unreachable_503(self):
         if not self.dep.db_url.startswith('sqlite'):

@@ -286,4 +286,3 @@ class TestFaults(ProcessTestCase):
         log = self.procs.log('worker-compute-a')
         self.assertEqual(1, log.count('Detached volume %s' % self.volume))
         self.assertEqual([], self.dep.snapshot()['instance_faults'])
-

@@ -54,8 +54,8 @@ class TestQuickStart(testtools.TestCase):
         for _ in range(300):
             with open(os.path.join(state, 'out.log')) as f:
                 text = f.read()
-            lines = [l.strip() for l in text.splitlines()
-                     if l.strip().startswith('curl ')]
+            lines = [line.strip() for line in text.splitlines()
+                     if line.strip().startswith('curl ')]
             if len(lines) >= 5:
                 break
             self.assertIsNone(proc.poll(), text)

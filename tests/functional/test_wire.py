@@ -45,10 +45,11 @@ class TestWireFormat(base.TestCase):
                                     project_name='demo')
         token.add_role(name='member')
         token.add_role(name='reader')
-        token.add_service('block-storage', name='cinder').add_standard_endpoints(
+        cinder = token.add_service('block-storage', name='cinder')
+        cinder.add_standard_endpoints(
             public='http://127.0.0.1:8776/v3/' + ff.PROJECT)
-        token.add_service('identity', name='keystone').add_standard_endpoints(
-            public='http://127.0.0.1:5000/v3')
+        keystone = token.add_service('identity', name='keystone')
+        keystone.add_standard_endpoints(public='http://127.0.0.1:5000/v3')
         token_id = self.tokens.add_token(token, token_id=uuid.uuid4().hex)
         response = self.dep.delete(server, volume, token=token_id)
         self.assertAccepted(response)
