@@ -82,16 +82,23 @@ class ComputeManager:
         context = detach_context.get_admin_context()
         found = 0
         for bdm in self.db.bdm_get_all_by_host(context, self.host):
-            status = self.volume_api.get_status(context, bdm.volume_id)
-            if status != volume_status.DETACHING:
-                continue
-            found += 1
-            LOG.info('Volume %(volume)s was left detaching; finishing the '
-                     'detach.', {'volume': bdm.volume_id},
-                     instance_uuid=bdm.instance_uuid)
-            instance = objects.instance_data(objects.instance_primitive(
-                self.db.instance_get_full(context, bdm.instance_uuid)))
-            self._detach(context, instance, bdm, bdm.attachment_id)
+            try:
+                status = self.volume_api.get_status(context, bdm.volume_id)
+                if status != volume_status.DETACHING:
+                    continue
+                found += 1
+                LOG.info('Volume %(volume)s was left detaching; finishing '
+                         'the detach.', {'volume': bdm.volume_id},
+                         instance_uuid=bdm.instance_uuid)
+                instance = objects.instance_data(objects.instance_primitive(
+                    self.db.instance_get_full(context, bdm.instance_uuid)))
+                self._detach(context, instance, bdm, bdm.attachment_id)
+            except Exception:
+                # One volume the service cannot reach now must not keep
+                # the worker from starting; the next start tries again.
+                LOG.exception('Could not check or finish volume %(volume)s '
+                              'at start-up.', {'volume': bdm.volume_id},
+                              instance_uuid=bdm.instance_uuid)
         return found
 
     def detach_volume(self, context, instance, volume_id,

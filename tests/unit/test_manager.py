@@ -130,3 +130,13 @@ class TestManager(testtools.TestCase):
                                                    volumes).init_host())
         self.assertEqual('in-use', volumes.status)
         self.assertEqual([], db.destroyed)
+
+    def test_init_host_survives_an_unreachable_volume_service(self):
+        class Down(FakeVolumes):
+            def get_status(self, context, volume_id):
+                raise RuntimeError('block storage unreachable')
+
+        db = FakeDB(_bdm())
+        self.assertEqual(0, manager.ComputeManager(
+            'h1', db, Down('detaching')).init_host())
+        self.assertEqual([], db.destroyed)
