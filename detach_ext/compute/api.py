@@ -1,5 +1,6 @@
 """The detach operation: lookups, state rules, begin-detaching, cast."""
 
+from oslo_db import exception as db_exc
 from oslo_log import log as logging
 
 from detach_ext.compute import objects
@@ -90,15 +91,30 @@ class API:
             self.compute_rpcapi.detach_volume(
                 context, primitive, bdm.volume_id, bdm.attachment_id)
         except Exception as exc:
-            LOG.exception('Casting detach_volume of volume %(volume)s to '
-                          'host %(host)s failed; rolling the volume back '
-                          'to in-use.',
+            LOG.exception('Recording or casting detach_volume of volume '
+                          '%(volume)s to host %(host)s failed; undoing.',
                           {'volume': bdm.volume_id, 'host': instance.host},
                           instance_uuid=instance.uuid)
-            if action_id is not None:
-                self.db.action_destroy(context, action_id)
-            self.volume_api.roll_detaching(context, bdm.volume_id)
+            self._undo_begin(context, instance, bdm.volume_id, action_id)
+            if isinstance(exc, db_exc.DBError):
+                raise exception.DatabaseUnavailable() from exc
             raise exception.ComputeUnavailable() from exc
         LOG.info('Detaching volume %(volume)s: cast to host %(host)s.',
                  {'volume': bdm.volume_id, 'host': instance.host},
                  instance_uuid=instance.uuid)
+
+    def _undo_begin(self, context, instance, volume_id, action_id):
+        """Each undo step is tried even when the one before failed."""
+        if action_id is not None:
+            try:
+                self.db.action_destroy(context, action_id)
+            except Exception:
+                LOG.exception('Could not remove instance action %s.',
+                              action_id, instance_uuid=instance.uuid)
+        try:
+            self.volume_api.roll_detaching(context, volume_id)
+        except Exception:
+            LOG.exception('Could not roll volume %(volume)s back to in-use: '
+                          'it stays detaching until its status is reset '
+                          '(cinder reset-state, or the local table).',
+                          {'volume': volume_id}, instance_uuid=instance.uuid)

@@ -2,6 +2,7 @@
 
 import types
 
+from oslo_db import exception as db_exc
 import testtools
 
 from detach_ext.compute import api as compute_api
@@ -87,6 +88,28 @@ class TestDetachVolume(testtools.TestCase):
                           ('action_start', 'detach_volume'),
                           ('action_destroy', 42),
                           ('roll_detaching', 'v1')], self.volumes.calls)
+
+    def test_action_record_fails_503_rolls_back(self):
+        def broken(context, uuid, action):
+            raise db_exc.DBConnectionError()
+        self.api.db.action_start = broken
+        self.assertRaises(exception.DatabaseUnavailable,
+                          self.api.detach_volume, self.context,
+                          _instance(), _bdm())
+        self.assertEqual([('begin_detaching', 'v1'),
+                          ('roll_detaching', 'v1')], self.volumes.calls)
+        self.assertEqual([], self.rpc.casts)
+
+    def test_failed_undo_still_answers_503(self):
+        self.rpc.error = RuntimeError('boom')
+
+        def broken(context, volume_id):
+            raise RuntimeError('volume service gone too')
+        self.volumes.roll_detaching = broken
+        self.assertRaises(exception.ComputeUnavailable,
+                          self.api.detach_volume, self.context,
+                          _instance(), _bdm())
+        self.assertIn(('action_destroy', 42), self.volumes.calls)
 
     def test_checks_raise_before_any_write(self):
         cases = [
