@@ -13,8 +13,12 @@ class ComputeAPI:
 
     API version history (of the methods detach_ext sends):
 
-        * 6.0 - ``detach_volume(instance, volume_id, attachment_id)``, as
-          in Nova's compute RPC API 6.0.
+        * 5.0 - ``detach_volume(instance, volume_id, attachment_id)``, as
+          in Nova's compute RPC API 5.x (Stein to Xena).
+        * 6.0 - the same arguments, Nova's compute RPC API 6.0 (Yoga on).
+
+    A version cap below 6.0 (``[upgrade_levels] compute``, during a rolling
+    upgrade with older nova-computes) sends 5.0.
 
     :param conf: the ConfigOpts (``[upgrade_levels] compute``,
         ``[compute_rpc] cast_retry``).
@@ -41,7 +45,10 @@ class ComputeAPI:
         raises within seconds instead of hanging.
         """
         host = objects.instance_data(instance)['host']
-        cctxt = self.client.prepare(server=host, version=self.VERSION,
+        version = self.VERSION
+        if not self.client.can_send_version(version):
+            version = '5.0'
+        cctxt = self.client.prepare(server=host, version=version,
                                     retry=self.retry)
         cctxt.cast(ctxt, 'detach_volume', instance=instance,
                    volume_id=volume_id, attachment_id=attachment_id)

@@ -2,6 +2,8 @@
 
 from oslo_config import cfg
 
+from detach_ext.conf import groups
+
 GROUP = cfg.OptGroup('api', title='API options')
 
 OPTS = [
@@ -35,8 +37,7 @@ OPTS = [
 
 
 def register_opts(conf):
-    conf.register_group(GROUP)
-    conf.register_opts(OPTS, group=GROUP)
+    groups.register(conf, GROUP, OPTS)
 
 
 def list_opts():

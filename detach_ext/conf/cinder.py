@@ -10,6 +10,8 @@ user token (a compute worker finishing detaches at start-up).
 from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 
+from detach_ext.conf import groups
+
 GROUP = cfg.OptGroup(
     'cinder', title='Block storage API options',
     help='Used with [volume] backend = cinder.  Calls for a request are '
@@ -32,8 +34,7 @@ _DEFAULTS = {'service_type': 'block-storage',
 
 
 def register_opts(conf):
-    conf.register_group(GROUP)
-    conf.register_opts(OPTS, group=GROUP)
+    groups.register(conf, GROUP, OPTS)
     ks_loading.register_session_conf_options(conf, GROUP.name)
     ks_loading.register_auth_conf_options(conf, GROUP.name)
     ks_loading.register_adapter_conf_options(conf, GROUP.name)

@@ -4,6 +4,8 @@ import socket
 
 from oslo_config import cfg
 
+from detach_ext.conf import groups
+
 DEFAULT_OPTS = [
     cfg.StrOpt('host',
                default=socket.gethostname(),
@@ -52,12 +54,9 @@ DRIVER_OPTS = [
 
 def register_opts(conf):
     conf.register_opts(DEFAULT_OPTS)
-    conf.register_group(RPC_GROUP)
-    conf.register_opts(RPC_OPTS, group=RPC_GROUP)
-    conf.register_group(UPGRADE_GROUP)
-    conf.register_opts(UPGRADE_OPTS, group=UPGRADE_GROUP)
-    conf.register_group(DRIVER_GROUP)
-    conf.register_opts(DRIVER_OPTS, group=DRIVER_GROUP)
+    groups.register(conf, RPC_GROUP, RPC_OPTS)
+    groups.register(conf, UPGRADE_GROUP, UPGRADE_OPTS)
+    groups.register(conf, DRIVER_GROUP, DRIVER_OPTS)
 
 
 def list_opts():

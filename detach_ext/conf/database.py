@@ -2,6 +2,8 @@
 
 from oslo_config import cfg
 
+from detach_ext.conf import groups
+
 DEFAULT_CONNECTION = 'sqlite:///detach_ext.sqlite'
 
 GROUP = cfg.OptGroup('detach_ext_database',
@@ -19,8 +21,7 @@ OPTS = [
 
 
 def register_opts(conf):
-    conf.register_group(GROUP)
-    conf.register_opts(OPTS, group=GROUP)
+    groups.register(conf, GROUP, OPTS)
 
 
 def list_opts():

@@ -2,6 +2,8 @@
 
 from oslo_config import cfg
 
+from detach_ext.conf import groups
+
 GROUP = cfg.OptGroup('volume', title='Volume API options')
 
 OPTS = [
@@ -16,8 +18,7 @@ OPTS = [
 
 
 def register_opts(conf):
-    conf.register_group(GROUP)
-    conf.register_opts(OPTS, group=GROUP)
+    groups.register(conf, GROUP, OPTS)
 
 
 def list_opts():

@@ -39,6 +39,9 @@ def _instance():
 
 
 class RecordingClient:
+    def can_send_version(self, version):
+        return True
+
     def __init__(self):
         self.prepared = []
         self.casts = []
@@ -87,11 +90,21 @@ class TestComputeRPCAPI(testtools.TestCase):
         self.assertNotIn('id', cache['nova_object.data'])
 
     def test_version_cap_from_upgrade_levels(self):
-        conf = _conf({('upgrade_levels', 'compute'): '5.0'})
+        conf = _conf({('upgrade_levels', 'compute'): '5.13'})
         api = rpcapi.ComputeAPI(conf, oslo_messaging.get_rpc_transport(
             conf, 'fake://'))
-        self.assertEqual('5.0', api.client.version_cap)
-        # A 6.0 message cannot be sent under a 5.0 cap.
+        self.assertEqual('5.13', api.client.version_cap)
+        recording = RecordingClient()
+        recording.can_send_version = api.client.can_send_version
+        api.client = recording
+        api.detach_volume(detach_context.RequestContext(), _instance(),
+                          'vol', 'att')
+        self.assertEqual('5.0', recording.prepared[0]['version'])
+
+    def test_cap_below_5_refuses(self):
+        conf = _conf({('upgrade_levels', 'compute'): '4.22'})
+        api = rpcapi.ComputeAPI(conf, oslo_messaging.get_rpc_transport(
+            conf, 'fake://'))
         self.assertRaises(oslo_messaging.RPCVersionCapError,
                           api.detach_volume,
                           detach_context.RequestContext(), _instance(),
