@@ -12,7 +12,8 @@ nothing.
         --db mysql+pymysql://root@127.0.0.1:3306 \\
         --bus rabbit://guest:guest@127.0.0.1:5672/ [--requests 600]
 
-It creates its own database and exchange and drops the database after.
+It creates its own database and exchange, drops the database after, and
+its queues and exchange are deleted when its processes stop.
 """
 
 import argparse
@@ -173,7 +174,9 @@ def main():
     workdir = tempfile.mkdtemp(prefix='detach-bench-')
     conf_path = os.path.join(workdir, 'detach_ext.conf')
     with open(conf_path, 'w') as f:
+        # Queues and exchange go away with the processes.
         f.write('[DEFAULT]\ntransport_url = %s\ncontrol_exchange = %s\n'
+                '[oslo_messaging_rabbit]\namqp_auto_delete = true\n'
                 '[api]\npaste_pipeline = noauth2\n'
                 '[database]\nconnection = %s\n' % (args.bus, name, db_url))
     procs = []

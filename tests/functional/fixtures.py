@@ -19,6 +19,7 @@ services:
     queues are deleted when its workers stop.
 """
 
+import atexit
 import io
 import logging
 import os
@@ -106,26 +107,50 @@ def create_database(server_url):
     return url.set(database=name).render_as_string(hide_password=False), drop
 
 
-class RabbitVhost(fixtures.Fixture):
-    """A RabbitMQ virtual host of its own, deleted with all it holds.
+def create_vhost():
+    """A new RabbitMQ virtual host on TRANSPORT_URL's broker.
 
-    ``url`` is DETACH_EXT_TEST_TRANSPORT_URL moved to the new vhost.
+    :returns: (its URL, a function that deletes it with all it holds).
     """
+    name = 'detach_ext_test_%s' % uuid.uuid4().hex[:12]
+    ctl = shutil.which('rabbitmqctl')
+    if ctl is None:
+        raise RuntimeError('rabbitmqctl is not on PATH')
+    subprocess.run([ctl, 'add_vhost', name], check=True, capture_output=True)
+    url = urllib.parse.urlsplit(TRANSPORT_URL)
+    subprocess.run([ctl, 'set_permissions', '-p', name,
+                    url.username or 'guest', '.*', '.*', '.*'],
+                   check=True, capture_output=True)
+
+    def delete():
+        subprocess.run([ctl, 'delete_vhost', name], capture_output=True)
+    return urllib.parse.urlunsplit(url._replace(path='/' + name)), delete
+
+
+class RabbitVhost(fixtures.Fixture):
+    """A RabbitMQ virtual host of this test's own, deleted afterwards."""
 
     def _setUp(self):
-        self.name = 'detach_ext_test_%s' % uuid.uuid4().hex[:12]
-        ctl = shutil.which('rabbitmqctl')
-        if ctl is None:
-            raise RuntimeError('rabbitmqctl is not on PATH')
-        subprocess.run([ctl, 'add_vhost', self.name], check=True,
-                       capture_output=True)
-        self.addCleanup(subprocess.run, [ctl, 'delete_vhost', self.name],
-                        capture_output=True)
-        url = urllib.parse.urlsplit(TRANSPORT_URL)
-        subprocess.run([ctl, 'set_permissions', '-p', self.name,
-                        url.username or 'guest', '.*', '.*', '.*'],
-                       check=True, capture_output=True)
-        self.url = urllib.parse.urlunsplit(url._replace(path='/' + self.name))
+        self.url, delete = create_vhost()
+        self.addCleanup(delete)
+
+
+_process_vhost = []
+_process_vhost_lock = threading.Lock()
+
+
+def shared_transport_url():
+    """TRANSPORT_URL, moved for RabbitMQ to a vhost of this test process
+    (deleted when the process exits), so nothing another program or an
+    earlier run left on the broker's default vhost is in the way."""
+    if not (TRANSPORT_URL and TRANSPORT_URL.startswith('rabbit')):
+        return TRANSPORT_URL
+    with _process_vhost_lock:
+        if not _process_vhost:
+            url, delete = create_vhost()
+            atexit.register(delete)
+            _process_vhost.append(url)
+        return _process_vhost[0]
 
 
 class Deployment(fixtures.Fixture):
@@ -143,7 +168,8 @@ class Deployment(fixtures.Fixture):
         self.pipeline = pipeline
         self.extra_conf = extra_conf
         self.policy = policy
-        self.transport_url = transport_url or TRANSPORT_URL or 'fake://'
+        self.transport_url = (transport_url or shared_transport_url() or
+                              'fake://')
         # Names of this deployment's own on shared services.
         self.suffix = uuid.uuid4().hex[:8]
 
