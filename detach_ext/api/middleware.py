@@ -14,6 +14,7 @@ from oslo_middleware import request_id
 from oslo_middleware import sizelimit
 import webob.dec
 
+from detach_ext.api import base
 from detach_ext.api import fault
 from detach_ext import deploy
 
@@ -32,16 +33,7 @@ class RequestId(request_id.RequestId):
     compat_headers = ['x-compute-request-id']
 
 
-class _Middleware:
-    def __init__(self, application):
-        self.application = application
-
-    @classmethod
-    def factory(cls, global_conf, **local_conf):
-        return cls
-
-
-class FaultWrapper(_Middleware):
+class FaultWrapper(base.Middleware):
     """Every error leaves as a JSON fault body; a 500 shows no traceback.
 
     Error responses built further in by others (keystonemiddleware's 401)
@@ -68,7 +60,7 @@ class FaultWrapper(_Middleware):
         return response
 
 
-class NoAuth2(_Middleware):
+class NoAuth2(base.Middleware):
     """Development auth: the token ``user:project`` is believed as it is.
 
     The user ``admin`` gets the admin role; ``X-Roles`` (comma separated)
@@ -98,10 +90,6 @@ class NoAuth2(_Middleware):
             'X-Service-Catalog': json.dumps([]),
         })
         return req.get_response(self.application)
-
-
-def noauth2_factory(global_conf, **local_conf):
-    return NoAuth2
 
 
 def authtoken_factory(global_conf, **local_conf):

@@ -10,6 +10,7 @@ import re
 import webob
 import webob.dec
 
+from detach_ext.api import base
 from detach_ext.api import ids
 from detach_ext.api import microversion
 
@@ -58,16 +59,8 @@ def response(req, kind):
     return webob.Response(json={'version': doc})
 
 
-class VersionsFilter:
+class VersionsFilter(base.Middleware):
     """Answer version documents; pass everything else on."""
-
-    def __init__(self, application):
-        self.application = application
-
-    @classmethod
-    def factory(cls, global_conf, **local_conf):
-        return cls
-
     @webob.dec.wsgify
     def __call__(self, req):
         kind = match(req.environ)

@@ -10,7 +10,6 @@ import os
 from alembic import command as alembic_command
 from alembic import config as alembic_config
 from alembic import migration as alembic_migration
-import sqlalchemy as sa
 
 from detach_ext.db import models
 
@@ -48,8 +47,3 @@ def db_version(engine):
         context = alembic_migration.MigrationContext.configure(
             connection, opts={'version_table': VERSION_TABLE})
         return context.get_current_revision()
-
-
-def nova_tables_present(engine):
-    names = set(sa.inspect(engine).get_table_names())
-    return {t for t in models.NovaBase.metadata.tables if t in names}

@@ -25,7 +25,7 @@ paste.filter_factory = detach_ext.api.middleware:RequestId.factory
 paste.filter_factory = detach_ext.api.middleware:FaultWrapper.factory
 
 [filter:noauth2]
-paste.filter_factory = detach_ext.api.middleware:noauth2_factory
+paste.filter_factory = detach_ext.api.middleware:NoAuth2.factory
 
 [app:inner]
 paste.app_factory = tests.functional.test_filter:inner_factory
