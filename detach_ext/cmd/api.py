@@ -81,14 +81,6 @@ def _write_all_in_one_conf(state_dir):
     return os.path.abspath(path)
 
 
-def _parse(argv):
-    conf = cfg.ConfigOpts()
-    detach_conf.register_opts(conf)
-    conf.register_cli_opts(CLI_OPTS)
-    conf(argv, project=detach_conf.PROJECT)
-    return conf
-
-
 def _start_all_in_one(conf):
     rt = runtime.get(conf)
     migration.db_sync(rt.db.engine, create_nova=True)
@@ -126,10 +118,11 @@ def _print_instructions(base):
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    conf = _parse(argv)
+    conf = detach_conf.load(argv, cli_opts=CLI_OPTS)
     if conf.all_in_one:
         path = _write_all_in_one_conf(conf.state_dir)
-        conf = _parse(['--config-file', path] + argv)
+        conf = detach_conf.load(['--config-file', path] + argv,
+                                cli_opts=CLI_OPTS)
     logging.setup(conf, 'detach_ext')
     worker = _start_all_in_one(conf) if conf.all_in_one else None
     app = deploy.loadapp(conf)

@@ -8,7 +8,6 @@ import signal
 import sys
 import threading
 
-from oslo_config import cfg
 from oslo_log import log as logging
 
 from detach_ext import conf as detach_conf
@@ -20,11 +19,8 @@ LOG = logging.getLogger(__name__)
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    conf = cfg.ConfigOpts()
     # [DEFAULT] host is also --host on the command line.
-    conf.register_cli_opts(compute_conf.DEFAULT_OPTS)
-    detach_conf.register_opts(conf)
-    conf(argv, project=detach_conf.PROJECT)
+    conf = detach_conf.load(argv, cli_opts=compute_conf.DEFAULT_OPTS)
     logging.setup(conf, 'detach_ext')
     host = conf.host
     rt = runtime.get(conf)

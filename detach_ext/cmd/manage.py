@@ -37,11 +37,8 @@ def _add_commands(subparsers):
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    conf = cfg.ConfigOpts()
-    detach_conf.register_opts(conf)
-    conf.register_cli_opt(cfg.SubCommandOpt(
-        'command', title='Commands', handler=_add_commands))
-    conf(argv, project=detach_conf.PROJECT)
+    conf = detach_conf.load(argv, cli_opts=[cfg.SubCommandOpt(
+        'command', title='Commands', handler=_add_commands)])
     db = db_api.Database(conf)
     try:
         conf.command.func(conf, db)

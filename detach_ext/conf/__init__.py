@@ -57,15 +57,18 @@ def register_opts(conf):
         pass
 
 
-def load(args=None, config_files=None):
+def load(args=None, config_files=None, cli_opts=()):
     """Build a ConfigOpts with detach_ext's options, parsed.
 
     :param args: command line arguments (defaults to none).
     :param config_files: configuration files to read; ``None`` means the
         usual oslo.config search for ``detach_ext.conf``.
+    :param cli_opts: options of a command's own command line, registered
+        first (so an option of a file group may also be given there).
     :returns: a parsed :class:`oslo_config.cfg.ConfigOpts`.
     """
     conf = cfg.ConfigOpts()
+    conf.register_cli_opts(cli_opts)
     register_opts(conf)
     conf(args or [], project=PROJECT,
          default_config_files=config_files)
