@@ -64,6 +64,13 @@ class Database:
                 session.expunge(row)
             return row
 
+    def _insert(self, context, row):
+        """Add ``row``; returns its id."""
+        with self.ctxmgr.writer.using(context) as session:
+            session.add(row)
+            session.flush()
+            return row.id
+
     def _all(self, context, query):
         """Every row of ``query``, detached from their session."""
         with self.ctxmgr.reader.using(context) as session:
@@ -133,15 +140,11 @@ class Database:
     def action_start(self, context, instance_uuid, action):
         """Record ``action`` on an instance under the context's request
         id, user and project; returns the row id."""
-        row = models.InstanceAction(
+        return self._insert(context, models.InstanceAction(
             action=action, instance_uuid=instance_uuid,
             request_id=context.request_id, user_id=context.user_id,
             project_id=context.project_id, start_time=timeutils.utcnow(),
-            deleted=0)
-        with self.ctxmgr.writer.using(context) as session:
-            session.add(row)
-            session.flush()
-            return row.id
+            deleted=0))
 
     @_retry_on_deadlock
     def action_destroy(self, context, action_id):
@@ -161,13 +164,9 @@ class Database:
 
     @_retry_on_deadlock
     def action_event_start(self, context, action_id, event, host):
-        row = models.InstanceActionEvent(
+        return self._insert(context, models.InstanceActionEvent(
             action_id=action_id, event=event, host=host,
-            start_time=timeutils.utcnow(), deleted=0)
-        with self.ctxmgr.writer.using(context) as session:
-            session.add(row)
-            session.flush()
-            return row.id
+            start_time=timeutils.utcnow(), deleted=0))
 
     @_retry_on_deadlock
     def action_event_finish(self, context, action_id, event_id, result,
@@ -235,11 +234,9 @@ class Database:
     @_retry_on_deadlock
     def instance_fault_create(self, context, instance_uuid, code, message,
                               details, host):
-        with self.ctxmgr.writer.using(context) as session:
-            session.add(models.InstanceFault(
-                instance_uuid=instance_uuid, code=code,
-                message=message[:255], details=details, host=host,
-                deleted=0))
+        self._insert(context, models.InstanceFault(
+            instance_uuid=instance_uuid, code=code, message=message[:255],
+            details=details, host=host, deleted=0))
 
     # detach_ext_volumes (the local volume backend)
 
