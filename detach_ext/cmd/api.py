@@ -60,6 +60,9 @@ create_nova_schema = true
 class _ThreadingServer(socketserver.ThreadingMixIn,
                        simple_server.WSGIServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 refuses connections when more
+    # clients than that arrive at once.
+    request_queue_size = 128
 
 
 class _Handler(simple_server.WSGIRequestHandler):

@@ -349,6 +349,9 @@ class Deployment(fixtures.Fixture):
 
 class _Server(socketserver.ThreadingMixIn, simple_server.WSGIServer):
     daemon_threads = True
+    # socketserver's backlog of 5 refuses the connections of a burst of
+    # concurrent clients (the concurrency tests send 10 at once).
+    request_queue_size = 128
 
 
 class _QuietHandler(simple_server.WSGIRequestHandler):
