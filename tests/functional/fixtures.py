@@ -153,6 +153,18 @@ def shared_transport_url():
         return _process_vhost[0]
 
 
+class GatedDriver(compute_manager.ReferenceDriver):
+    """A hypervisor that unplugs only once ``gate`` is set, so that every
+    concurrent request is answered while the detach is still in flight."""
+
+    def __init__(self, gate):
+        super().__init__()
+        self.gate = gate
+
+    def detach_volume(self, *args):
+        self.gate.wait(30)
+
+
 class Deployment(fixtures.Fixture):
     """A detach_ext deployment in a temporary folder.
 

@@ -1,6 +1,7 @@
 """The ``cinder`` volume backend against a block storage API on loopback
 that enforces Cinder's state rules and checks the token."""
 
+import threading
 import uuid
 
 from keystonemiddleware import fixture as ksm_fixture
@@ -105,11 +106,19 @@ class TestCinderBackend(CinderTestCase):
         self.assertEqual('in-use', self.cinder.status(volume))
 
     def test_concurrent_one_202(self):
+        # The worker is held until every request is answered: the losers
+        # all meet the volume detaching (400), none after the worker
+        # finished (which would be an honest 404).
+        gate = threading.Event()
+        self.addCleanup(gate.set)
+        self.dep.start_worker('compute-gated', driver=ff.GatedDriver(gate))
+        self.server = self.dep.add_server(host='compute-gated')
         volume = self.volume()
         responses = ff.run_concurrently(
             10, lambda: self.dep.delete(self.server, volume))
         self.assertEqual([202] + [400] * 9,
                          sorted(r.status_int for r in responses))
+        gate.set()
         self.wait_detached(volume)
         self.assertEqual(1, self.cinder.actions(volume).count('os-detach'))
 

@@ -342,7 +342,7 @@ class TestDetachSuccess(base.DeploymentTestCase):
         gate = threading.Event()
         self.addCleanup(gate.set)
         worker = self.dep.start_worker('compute-gated',
-                                       driver=GatedDriver(gate))
+                                       driver=ff.GatedDriver(gate))
         server = self.dep.add_server(host='compute-gated')
         volume = self.dep.add_volume(server)
         responses = ff.run_concurrently(
@@ -401,15 +401,6 @@ class TestDetachSuccess(base.DeploymentTestCase):
         self.worker.detach_volume(cast['context'], cast['instance'],
                                   volume, None)
         self.assertEqual(before, self.dep.snapshot())
-
-
-class GatedDriver(compute_manager.ReferenceDriver):
-    def __init__(self, gate):
-        super().__init__()
-        self.gate = gate
-
-    def detach_volume(self, *args):
-        self.gate.wait(30)
 
 
 class FailingDriver(compute_manager.ReferenceDriver):
