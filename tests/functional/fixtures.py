@@ -71,14 +71,23 @@ class RecordingManager(compute_manager.ComputeManager):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.received = []
+        self.finished = 0
 
     def detach_volume(self, context, instance, volume_id,
                       attachment_id=None):
         self.received.append({'context': context, 'instance': instance,
                               'volume_id': volume_id,
                               'attachment_id': attachment_id})
-        return super().detach_volume(context, instance, volume_id,
-                                     attachment_id)
+        try:
+            return super().detach_volume(context, instance, volume_id,
+                                         attachment_id)
+        finally:
+            self.finished += 1
+
+    def idle(self):
+        """Whether every message received so far has been handled to its
+        end (the event recorded after the attachment row is gone)."""
+        return self.finished == len(self.received)
 
 
 DB_SERVER_URL = os.environ.get('DETACH_EXT_TEST_DB_URL') or None

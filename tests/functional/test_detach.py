@@ -255,6 +255,8 @@ class TestDetachSuccess(base.DeploymentTestCase):
         self.assertTrue(self.dep.wait_for(
             lambda: self.dep.attachment(server, volume) is None),
             'the worker did not finish the detach')
+        self.assertTrue(self.dep.wait_for(
+            lambda: self.worker.idle() and self.other_worker.idle()))
         self.assertEqual('available', self.dep.volume_status(volume))
         return response
 
