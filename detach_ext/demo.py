@@ -5,6 +5,8 @@
 * server ``demo-broken`` in vm_state ``error`` with a data volume (409).
 """
 
+import uuid
+
 from oslo_utils import timeutils
 
 from detach_ext.db import models
@@ -31,6 +33,9 @@ def _instance(uuid, name, host, vm_state):
 def _attachment(server_id, volume_id, device, boot_index):
     return [
         models.BlockDeviceMapping(
+            uuid=str(uuid.uuid5(uuid.NAMESPACE_OID, 'bdm-' + volume_id)),
+            attachment_id=str(uuid.uuid5(uuid.NAMESPACE_OID,
+                                         'attachment-' + volume_id)),
             instance_uuid=server_id, volume_id=volume_id, device_name=device,
             boot_index=boot_index, source_type='volume',
             destination_type='volume', connection_info='{}', deleted=0),

@@ -58,7 +58,11 @@ class Runtime:
         if self._compute_api is None:
             self._compute_api = compute_api.API(
                 self.db, self.volume_api,
-                compute_rpcapi.ComputeAPI(self.conf, self.transport))
+                compute_rpcapi.ComputeAPI(self.conf, self.transport),
+                notifier=notifications.Notifier(
+                    self.notification_transport, self.conf.host,
+                    service='nova-api'),
+                host=self.conf.host)
         return self._compute_api
 
     def compute_manager(self, host, driver=None):

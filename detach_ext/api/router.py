@@ -111,6 +111,12 @@ def context_from_environ(environ, enforcer):
     return context
 
 
+def is_microversioned(environ):
+    """Whether the request is under ``/v2.1`` (the legacy ``/v2`` has no
+    microversions, as in Nova)."""
+    return api_path(environ).startswith('/v2.1/')
+
+
 class Router:
     """The detach_ext WSGI app.
 
@@ -132,13 +138,28 @@ class Router:
         if match is None:
             return fault.fault_response(
                 404, 'The resource could not be found.')
+        version = None
+        if is_microversioned(req.environ) and not match.get(
+                'method_not_allowed'):
+            try:
+                version = microversion.negotiate(req.headers)
+            except exception.DetachExtException as exc:
+                return fault.fault_response(exc.code, exc.message)
+        return self.dispatch(req, match, version)
+
+    def dispatch(self, req, match, version):
+        """Answer a request the route table matched.
+
+        :param match: the routing result (:meth:`match`).
+        :param version: the negotiated microversion, None outside /v2.1.
+        """
+        match = dict(match)
         handler = match.pop('handler')
         if match.pop('method_not_allowed', False):
             return handler(req)
-        version = None
+        if version is not None:
+            req.environ[microversion.ENVIRON_KEY] = version
         try:
-            if api_path(req.environ).startswith('/v2.1/'):
-                version = microversion.requested(req.headers)
             response = self._dispatch(req, handler, match)
         except exception.DetachExtException as exc:
             if exc.code >= 500:
@@ -162,27 +183,92 @@ class Router:
         return handler(req, context, self.runtime.compute_api, **match)
 
 
+class WrappedVersions:
+    """The microversion range of the compute API a filter wraps.
+
+    Read from that API's own version document (``GET /`` under its
+    ``/v2.1``) on first use and kept for the life of the process, rather
+    than configured: it then follows the Nova that is deployed, through
+    upgrades, with nothing for the deployer to keep in step.  The document
+    is read in-process with the first request's identity (Nova serves it
+    behind its auth filter).  If it cannot be read, detach_ext's own range
+    is used for that request and a warning logged; the next request tries
+    again.
+    """
+
+    _DROPPED = ('wsgi.input', 'CONTENT_LENGTH', 'CONTENT_TYPE', 'PATH_INFO',
+                'QUERY_STRING', 'REQUEST_METHOD', 'RAW_URI', 'REQUEST_URI',
+                'HTTP_OPENSTACK_API_VERSION',
+                'HTTP_X_OPENSTACK_NOVA_API_VERSION')
+
+    def __init__(self, application):
+        self.application = application
+        self.range = None
+
+    def get(self, environ):
+        if self.range is None:
+            self.range = self._read(environ)
+            if self.range is None:
+                return microversion.IMPLEMENTED
+            LOG.info('The wrapped compute API answers microversions '
+                     '%(min)s to %(max)s.',
+                     {'min': self.range.min, 'max': self.range.max})
+        return self.range
+
+    def _read(self, environ):
+        sub = webob.Request.blank('/', environ={
+            k: v for k, v in environ.items()
+            if k not in self._DROPPED and not k.startswith('webob.')})
+        try:
+            response = sub.get_response(self.application)
+            doc = response.json['version']
+            return microversion.VersionRange(
+                microversion.Version.parse(doc['min_version']),
+                microversion.Version.parse(doc['version']))
+        except Exception as exc:
+            LOG.warning('Could not read the microversion range of the '
+                        'wrapped compute API from its version document '
+                        '(%s); answering within detach_ext\'s own range.',
+                        exc)
+            return None
+
+
 class DetachFilter:
     """detach_ext in front of another app.
 
     The detach (DELETE) is answered here; with ``serve_reads`` the
     attachment GETs and the version documents too.  Every other request
     goes on to ``application`` untouched.
+
+    Under ``/v2.1`` a request is answered here only at a microversion both
+    the wrapped API and detach_ext answer; any other (malformed, out of
+    the wrapped API's range, newer than detach_ext knows) goes on to the
+    wrapped API, which answers it exactly as it would without detach_ext.
     """
 
     def __init__(self, application, router, serve_reads=False):
         self.application = application
         self.router = router
         self.serve_reads = serve_reads
+        self.versions = WrappedVersions(application)
+        # Requests detach_ext does not answer go on through this.
+        self.passthrough = (versions.VersionsFilter(application)
+                            if serve_reads else application)
 
     def __call__(self, environ, start_response):
-        if self.serve_reads:
-            kind = versions.match(environ)
-            if kind is not None:
-                req = webob.Request(environ)
-                return versions.response(req, kind)(environ, start_response)
         match = self.router.match(environ)
-        if match is not None and not match.get('method_not_allowed') and (
-                self.serve_reads or match['handler'] not in READ_HANDLERS):
-            return self.router(environ, start_response)
-        return self.application(environ, start_response)
+        if match is None or match.get('method_not_allowed') or (
+                not self.serve_reads and match['handler'] in READ_HANDLERS):
+            return self.passthrough(environ, start_response)
+        req = webob.Request(environ)
+        version = None
+        if is_microversioned(environ):
+            try:
+                version = microversion.negotiate(req.headers,
+                                                 self.versions.get(environ))
+            except exception.DetachExtException:
+                return self.application(environ, start_response)
+            if version not in microversion.IMPLEMENTED:
+                return self.application(environ, start_response)
+        return self.router.dispatch(req, match, version)(environ,
+                                                         start_response)

@@ -20,8 +20,8 @@ VERSIONS = {
     'v2': {'id': 'v2.0', 'status': 'SUPPORTED', 'version': '',
            'min_version': '', 'updated': '2011-01-21T11:33:21Z'},
     'v2.1': {'id': 'v2.1', 'status': 'CURRENT',
-             'version': microversion.as_string(microversion.MAX_VERSION),
-             'min_version': microversion.as_string(microversion.MIN_VERSION),
+             'version': str(microversion.MAX_VERSION),
+             'min_version': str(microversion.MIN_VERSION),
              'updated': '2013-07-23T11:33:21Z'},
 }
 

@@ -6,6 +6,8 @@ from oslo_utils import uuidutils
 import webob
 
 from detach_ext.api import ids
+from detach_ext.api import microversion
+from detach_ext.compute import states
 from detach_ext import exception
 from detach_ext.policies import volumes_attachments as policies
 
@@ -39,10 +41,43 @@ def _attachment(context, compute_api, instance, volume_id):
     return compute_api.get_attachment(context, instance, volume_id)
 
 
-def _view(bdm):
-    """Nova 2.1's ``volumeAttachment``: the id is the volume id."""
-    return {'id': bdm.volume_id, 'serverId': bdm.instance_uuid,
-            'volumeId': bdm.volume_id, 'device': bdm.device_name}
+def _view(bdm, version):
+    """Nova's ``volumeAttachment`` at ``version``: the id is the volume
+    id; ``tag`` from 2.70, ``delete_on_termination`` from 2.79, and from
+    2.89 ``attachment_id`` and ``bdm_uuid`` instead of ``id``."""
+    view = {}
+    if version < microversion.SHOW_ATTACHMENT_ID:
+        view['id'] = bdm.volume_id
+    view['volumeId'] = bdm.volume_id
+    view['serverId'] = bdm.instance_uuid
+    if bdm.device_name:
+        view['device'] = bdm.device_name
+    if version >= microversion.SHOW_TAG:
+        view['tag'] = bdm.tag
+    if version >= microversion.SHOW_DELETE_ON_TERMINATION:
+        view['delete_on_termination'] = bool(bdm.delete_on_termination)
+    if version >= microversion.SHOW_ATTACHMENT_ID:
+        view['attachment_id'] = bdm.attachment_id
+        view['bdm_uuid'] = bdm.uuid
+    return view
+
+
+def _check_query(req, allowed, strict_from):
+    """From ``strict_from`` on, Nova refuses query parameters it does not
+    know (its schema's ``additionalProperties: false``)."""
+    if microversion.of(req) < strict_from:
+        return
+    unexpected = sorted(set(req.GET) - set(allowed))
+    if unexpected:
+        raise exception.InvalidQuery(
+            reason='Additional properties are not allowed (%s %s '
+                   'unexpected)' % (', '.join(repr(u) for u in unexpected),
+                                    'was' if len(unexpected) == 1
+                                    else 'were'))
+
+
+# Nova's [api] max_limit: the longest page, and the page of limit=0.
+MAX_LIMIT = 1000
 
 
 def _page(req):
@@ -59,18 +94,21 @@ def _page(req):
         if values[name] < 0:
             raise exception.InvalidQuery(
                 reason='%s param must be an integer >= 0' % name)
-    return values.get('limit'), values.get('offset', 0)
+    return min(MAX_LIMIT, values.get('limit') or MAX_LIMIT), values.get(
+        'offset', 0)
 
 
 def index(req, context, compute_api, server_id, project_id=None):
     """The volume attachments of server ``server_id``: 200."""
     instance = _authorized_instance(context, compute_api, server_id,
                                     project_id, policies.INDEX)
+    _check_query(req, ('limit', 'offset'), microversion.STRICT_INDEX_QUERY)
     limit, offset = _page(req)
+    version = microversion.of(req)
     bdms = compute_api.get_attachments(context, instance)
-    bdms = bdms[offset:] if limit is None else bdms[offset:offset + limit]
-    return webob.Response(json={'volumeAttachments': [_view(b)
-                                                      for b in bdms]})
+    views = [_view(b, version) for b in bdms[offset:offset + limit]
+             if version < microversion.SHOW_ATTACHMENT_ID or b.attachment_id]
+    return webob.Response(json={'volumeAttachments': views})
 
 
 def show(req, context, compute_api, server_id, attachment_id,
@@ -78,8 +116,14 @@ def show(req, context, compute_api, server_id, attachment_id,
     """One volume attachment of server ``server_id``: 200."""
     instance = _authorized_instance(context, compute_api, server_id,
                                     project_id, policies.SHOW)
+    _check_query(req, (), microversion.STRICT_SHOW_QUERY)
     bdm = _attachment(context, compute_api, instance, attachment_id)
-    return webob.Response(json={'volumeAttachment': _view(bdm)})
+    version = microversion.of(req)
+    if version >= microversion.SHOW_ATTACHMENT_ID and not bdm.attachment_id:
+        # Nova: the 2.89 view needs an attachment id this mapping lacks.
+        raise exception.VolumeNotAttached(instance_uuid=instance.uuid,
+                                          volume_id=attachment_id)
+    return webob.Response(json={'volumeAttachment': _view(bdm, version)})
 
 
 def delete(req, context, compute_api, server_id, attachment_id,
@@ -87,6 +131,13 @@ def delete(req, context, compute_api, server_id, attachment_id,
     """Detach volume ``attachment_id`` from server ``server_id``: 202."""
     instance = _authorized_instance(context, compute_api, server_id,
                                     project_id, policies.DELETE)
+    if (instance.vm_state in states.SHELVED_STATES and
+            microversion.of(req) < microversion.SHELVED_DETACH):
+        # Before 2.20 Nova refuses a shelved server right here, before it
+        # looks at the attachment.
+        raise exception.InstanceInvalidState(
+            method='detach_volume', instance_uuid=instance.uuid,
+            attr='vm_state', state=instance.vm_state)
     bdm = _attachment(context, compute_api, instance, attachment_id)
     compute_api.detach_volume(context, instance, bdm)
     return webob.Response(status=202, content_type='text/html',

@@ -34,12 +34,19 @@ class API:
     :param db: the :class:`detach_ext.db.api.Database`.
     :param volume_api: a volume backend (:mod:`detach_ext.volume`).
     :param compute_rpcapi: a :class:`detach_ext.compute.rpcapi.ComputeAPI`.
+    :param notifier: a :class:`detach_ext.compute.notifications.Notifier`
+        of this API host, for the detaches the API finishes itself.
+    :param host: this API host's name (``[DEFAULT] host``), in the events
+        of those detaches.
     """
 
-    def __init__(self, db, volume_api, compute_rpcapi):
+    def __init__(self, db, volume_api, compute_rpcapi, notifier=None,
+                 host=None):
         self.db = db
         self.volume_api = volume_api
         self.compute_rpcapi = compute_rpcapi
+        self.notifier = notifier
+        self.host = host
 
     def get_instance(self, context, instance_id):
         """A live server the caller may see: their project's, or any for
@@ -75,6 +82,9 @@ class API:
         check_instance_state(instance, 'detach_volume',
                              states.DETACH_VOLUME_VM_STATES,
                              states.DETACH_VOLUME_TASK_STATES)
+        if instance.vm_state == states.SHELVED_OFFLOADED:
+            return self._detach_volume_shelved_offloaded(context, instance,
+                                                         bdm)
         if not instance.host:
             raise exception.InstanceNotOnHost(method='detach_volume',
                                               instance_uuid=instance.uuid)
@@ -103,6 +113,49 @@ class API:
                  {'volume': bdm.volume_id, 'host': instance.host},
                  instance_uuid=instance.uuid)
 
+    def _detach_volume_shelved_offloaded(self, context, instance, bdm):
+        """Finish the detach here: no host has the volume plugged.
+
+        As Nova's API does for a shelved offloaded server: the volume is
+        detached at the volume service, the mapping soft-deleted, and the
+        ``detach_volume`` action recorded with an ``api_detach_volume``
+        event; nothing is cast.  A volume service that refuses or cannot
+        be reached leaves everything as it was.
+        """
+        instance_data = objects.instance_data(objects.instance_primitive(
+            self.db.instance_get_full(context, instance.uuid)))
+        action_id = event_id = None
+        try:
+            action_id = self.db.action_start(context, instance.uuid,
+                                             'detach_volume')
+            event_id = self.db.action_event_start(
+                context, action_id, 'api_detach_volume', self.host)
+        except db_exc.DBError as exc:
+            LOG.exception('Recording the detach of volume %s failed.',
+                          bdm.volume_id, instance_uuid=instance.uuid)
+            self._undo_begin(context, instance, None, action_id)
+            raise exception.DatabaseUnavailable() from exc
+        self._notify(context, instance_data, bdm.volume_id, 'start')
+        try:
+            self.volume_api.detach_unplugged(context, bdm.volume_id,
+                                             bdm.attachment_id)
+        except Exception as exc:
+            self._undo_begin(context, instance, None, action_id)
+            self._notify(context, instance_data, bdm.volume_id, 'error',
+                         exc)
+            raise
+        self.db.bdm_destroy(context, bdm.id)
+        self.db.action_event_finish(context, action_id, event_id, 'Success')
+        self._notify(context, instance_data, bdm.volume_id, 'end')
+        LOG.info('Detached volume %(volume)s from the shelved offloaded '
+                 'server.', {'volume': bdm.volume_id},
+                 instance_uuid=instance.uuid)
+
+    def _notify(self, context, instance_data, volume_id, phase, exc=None):
+        if self.notifier is not None:
+            self.notifier.detach(context, instance_data, volume_id, phase,
+                                 exc)
+
     def _undo_begin(self, context, instance, volume_id, action_id):
         """Each undo step is tried even when the one before failed."""
         if action_id is not None:
@@ -111,6 +164,8 @@ class API:
             except Exception:
                 LOG.exception('Could not remove instance action %s.',
                               action_id, instance_uuid=instance.uuid)
+        if volume_id is None:
+            return
         try:
             self.volume_api.roll_detaching(context, volume_id)
         except Exception:

@@ -66,12 +66,14 @@ class Notifier:
         (``oslo_messaging.get_notification_transport``), whose ConfigOpts
         names the driver and the legacy topics.
     :param host: the compute host, in the publisher ids.
+    :param service: the binary named in the versioned publisher id
+        (``nova-api`` for the detaches the API finishes itself).
     """
 
-    def __init__(self, transport, host):
+    def __init__(self, transport, host, service='nova-compute'):
         serializer = rpc.RequestContextSerializer()
         self._versioned = oslo_messaging.Notifier(
-            transport, publisher_id='nova-compute:%s' % host,
+            transport, publisher_id='%s:%s' % (service, host),
             topics=['versioned_notifications'], serializer=serializer)
         self._legacy = oslo_messaging.Notifier(
             transport, publisher_id='compute.%s' % host,

@@ -148,9 +148,11 @@ class Database:
 
     @_retry_on_deadlock
     def action_destroy(self, context, action_id):
-        """Remove an action whose request failed before reaching the
-        compute host."""
+        """Remove an action (and its events) whose request failed before
+        it changed anything."""
         with self.ctxmgr.writer.using(context) as session:
+            session.execute(sa.delete(models.InstanceActionEvent).where(
+                models.InstanceActionEvent.action_id == action_id))
             session.execute(sa.delete(models.InstanceAction).where(
                 models.InstanceAction.id == action_id))
 

@@ -1,6 +1,6 @@
 """The volume API: where the status of a volume lives.
 
-Every backend offers the same four calls; the compute API and the worker
+Every backend offers the same five calls; the compute API and the worker
 do not know which one they talk to.
 
 ``begin_detaching(context, volume_id)``
@@ -13,6 +13,10 @@ do not know which one they talk to.
     ``detaching`` -> ``available`` (the worker finished; ``connector``
     describes the compute host); returns whether this call made the
     change, so a duplicate message changes nothing.
+``detach_unplugged(context, volume_id, attachment_id)``
+    detach a volume no host has plugged (a shelved offloaded server's)
+    in one step; raises as ``begin_detaching`` does when the volume is
+    not attached.
 ``get_status(context, volume_id)``
     the status, or raises VolumeNotFound.
 """

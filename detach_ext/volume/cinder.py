@@ -156,3 +156,19 @@ class API:
         if not response.ok:
             raise exception.InvalidVolume(reason=_message(response))
         return True
+
+    def detach_unplugged(self, context, volume_id, attachment_id=None):
+        """Detach a volume no host has plugged, as Nova's API cleans up a
+        shelved offloaded server's volume: a new-style attachment is
+        deleted, an old one begun and closed with os-detach."""
+        if attachment_id:
+            response = self._request(
+                context, 'DELETE', '/attachments/%s' % attachment_id,
+                volume_id,
+                microversion=self.conf.cinder.attachment_microversion)
+        else:
+            self.begin_detaching(context, volume_id)
+            response = self._action(context, volume_id, 'os-detach',
+                                    {'attachment_id': None})
+        if not response.ok:
+            raise exception.InvalidVolume(reason=_message(response))

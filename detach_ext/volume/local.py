@@ -24,8 +24,14 @@ class API:
         return volume.status
 
     def begin_detaching(self, context, volume_id):
+        self._swap_from_in_use(context, volume_id, DETACHING)
+
+    def detach_unplugged(self, context, volume_id, attachment_id=None):
+        self._swap_from_in_use(context, volume_id, AVAILABLE)
+
+    def _swap_from_in_use(self, context, volume_id, status):
         if self.db.volume_update_status_on_match(
-                context, volume_id, IN_USE, DETACHING):
+                context, volume_id, IN_USE, status):
             return
         # Lost the compare-and-swap: say why with the status it has now.
         status = self.get_status(context, volume_id)

@@ -174,6 +174,10 @@ class GatedDriver(compute_manager.ReferenceDriver):
         self.gate.wait(30)
 
 
+# add_volume's default: a new attachment id.
+NEW = object()
+
+
 class Deployment(fixtures.Fixture):
     """A detach_ext deployment in a temporary folder.
 
@@ -259,7 +263,7 @@ class Deployment(fixtures.Fixture):
 
     def add_server(self, project=PROJECT, host=HOST, vm_state='active',
                    task_state=None, locked=False, deleted=False):
-        host = self.host(host)
+        host = self.host(host) if host else None
         server = models.Instance(
             uuid=str(uuid.uuid4()), user_id='demo', project_id=project,
             hostname='server', display_name='server', host=host, node=host,
@@ -275,11 +279,21 @@ class Deployment(fixtures.Fixture):
         return server.uuid
 
     def add_volume(self, server_id, status='in-use', boot_index=None,
-                   deleted=False, volume_id=None, attachment_id=None):
+                   deleted=False, volume_id=None, attachment_id=NEW,
+                   tag=None, delete_on_termination=False):
+        """A volume attached to ``server_id``.
+
+        :param attachment_id: the block storage attachment id; a new one
+            by default (Nova's attachments since Queens), None for an
+            old-style attachment.
+        """
         volume_id = volume_id or str(uuid.uuid4())
+        if attachment_id is NEW:
+            attachment_id = str(uuid.uuid4())
         bdm = models.BlockDeviceMapping(
-            instance_uuid=server_id, volume_id=volume_id,
-            attachment_id=attachment_id,
+            uuid=str(uuid.uuid4()), instance_uuid=server_id,
+            volume_id=volume_id, attachment_id=attachment_id, tag=tag,
+            delete_on_termination=delete_on_termination,
             device_name='/dev/vda' if boot_index == 0 else '/dev/vdb',
             boot_index=boot_index, source_type='volume',
             destination_type='volume', connection_info='{}', deleted=0)
@@ -298,6 +312,13 @@ class Deployment(fixtures.Fixture):
     def attachment(self, server_id, volume_id):
         return self.db.bdm_get_by_volume_and_instance(
             self.context, volume_id, server_id)
+
+    def action_events(self, action_id):
+        """The events of an instance action, oldest first."""
+        return self.db._all(self.context, sa.select(
+            models.InstanceActionEvent).where(
+            models.InstanceActionEvent.action_id == action_id).order_by(
+            models.InstanceActionEvent.id))
 
     def snapshot(self, ignore=()):
         """Every row of every table, to show that nothing changed.

@@ -123,6 +123,35 @@ class TestCinderBackend(CinderTestCase):
         self.assertEqual(1, self.cinder.actions(volume).count('os-detach'))
 
 
+class TestCinderShelvedOffloaded(CinderTestCase):
+    """From 2.20 the API finishes a shelved offloaded server's detach at
+    Cinder itself, as Nova's API does."""
+
+    def detach(self, attachment_id):
+        server = self.dep.add_server(vm_state='shelved_offloaded', host=None)
+        volume = self.dep.add_volume(server, attachment_id=attachment_id)
+        self.cinder.add_volume(volume, 'in-use', attachment_id)
+        response = self.dep.delete(
+            server, volume, prefix='/v2.1', token=TOKEN,
+            headers={'OpenStack-API-Version': 'compute 2.20'})
+        self.assertAccepted(response)
+        self.assertIsNone(self.dep.attachment(server, volume))
+        self.assertEqual('available', self.cinder.status(volume))
+        self.assertEqual([], self.worker.received)
+        return volume
+
+    def test_new_style_attachment_deleted(self):
+        volume = self.detach(str(uuid.uuid4()))
+        self.assertEqual(['attachment_delete'], self.cinder.actions())
+        self.assertEqual([volume], [c['volume_id'] for c in
+                                    self.cinder.calls])
+
+    def test_old_style_begun_and_detached(self):
+        volume = self.detach(None)
+        self.assertEqual(['os-begin_detaching', 'os-detach'],
+                         self.cinder.actions(volume))
+
+
 class TestCinderCatalog(base.TestCase):
     """No endpoint_override: the endpoint comes from the token's catalog,
     as keystonemiddleware hands it on."""
@@ -144,7 +173,8 @@ class TestCinderCatalog(base.TestCase):
         cinder.tokens.add(token_id)
         server = dep.add_server()
         volume = dep.add_volume(server)
-        cinder.add_volume(volume)
+        cinder.add_volume(volume, attachment_id=dep.attachment(
+            server, volume).attachment_id)
         self.assertAccepted(dep.delete(server, volume, token=token_id))
         self.assertTrue(dep.wait_for(
             lambda: dep.attachment(server, volume) is None), cinder.calls)

@@ -8,6 +8,7 @@ import os
 import threading
 import uuid
 
+import sqlalchemy as sa
 
 from detach_ext.compute import manager as compute_manager
 from detach_ext.compute import objects
@@ -307,10 +308,31 @@ class TestDetachSuccess(base.DeploymentTestCase):
         self.assertEqual(1, len(rows))  # still there, soft-deleted
 
     def test_delete_in_every_allowed_vm_state_202(self):
-        for vm_state in states.DETACH_VOLUME_VM_STATES:
+        for vm_state in ('active', 'paused', 'stopped', 'resized',
+                         'soft-delete'):
             server = self.dep.add_server(vm_state=vm_state)
             volume = self.dep.add_volume(server)
             self._detach_and_wait(server, volume)
+
+    def test_delete_shelved_from_2_20_202(self):
+        server = self.dep.add_server(vm_state=states.SHELVED)
+        volume = self.dep.add_volume(server)
+        for version in ('2.1', '2.19'):
+            before = self.dep.snapshot()
+            response = self.dep.delete(
+                server, volume, prefix='/v2.1',
+                headers={'OpenStack-API-Version': 'compute ' + version})
+            self.assertFault(response, 409, 'conflictingRequest',
+                             "Cannot 'detach_volume' instance %s while it "
+                             "is in vm_state shelved" % server)
+            self.assertEqual(before, self.dep.snapshot())
+        # Legacy v2 has no microversions: 2.1's rules.
+        self.assertFault(self.dep.delete(server, volume), 409,
+                         'conflictingRequest')
+        self._detach_and_wait(
+            server, volume, prefix='/v2.1',
+            headers={'OpenStack-API-Version': 'compute 2.20'})
+        self.assertEqual(1, len(self.worker.received))
 
     def test_delete_v21_with_and_without_project_202(self):
         server = self.dep.add_server()
@@ -481,3 +503,65 @@ class TestRealTransportFailure(base.TestCase):
         response = dep.delete(server, volume)
         self.assertFault(response, 503, 'serviceUnavailable')
         self.assertEqual('in-use', dep.volume_status(volume))
+
+
+class TestDetachShelvedOffloaded(base.DeploymentTestCase):
+    """A shelved offloaded server has no host: from 2.20 the API itself
+    finishes the detach, as Nova's does, and casts nothing."""
+
+    def setUp(self):
+        super().setUp()
+        self.worker = self.dep.start_worker(ff.HOST)
+        self.server = self.dep.add_server(vm_state=states.SHELVED_OFFLOADED,
+                                          host=None)
+        self.volume = self.dep.add_volume(self.server)
+
+    def delete(self, version='2.20', volume=None):
+        return self.dep.delete(
+            self.server, volume or self.volume, prefix='/v2.1/' + ff.PROJECT,
+            headers={'OpenStack-API-Version': 'compute ' + version})
+
+    def test_before_2_20_409(self):
+        before = self.dep.snapshot()
+        self.assertFault(self.delete('2.19'), 409, 'conflictingRequest',
+                         "Cannot 'detach_volume' instance %s while it is "
+                         "in vm_state shelved_offloaded" % self.server)
+        self.assertEqual(before, self.dep.snapshot())
+
+    def test_finished_in_the_api_202(self):
+        response = self.delete()
+        self.assertAccepted(response)
+        # Done when the answer comes: no worker involved.
+        self.assertIsNone(self.dep.attachment(self.server, self.volume))
+        self.assertEqual('available', self.dep.volume_status(self.volume))
+        action = self.dep.db.action_get_by_request_id(
+            self.dep.context, self.server,
+            response.headers['x-openstack-request-id'])
+        self.assertEqual('detach_volume', action.action)
+        events = self.dep.action_events(action.id)
+        self.assertEqual([('api_detach_volume', 'Success')],
+                         [(e.event, e.result) for e in events])
+        self.assertIsNotNone(events[0].finish_time)
+        self.assertEqual([], self.worker.received)
+        # Detached now: a second request is Nova's 404.
+        self.assertFault(self.delete(), 404, 'itemNotFound')
+
+    def test_concurrent_one_202(self):
+        responses = ff.run_concurrently(20, self.delete)
+        codes = sorted(r.status_int for r in responses)
+        self.assertEqual([202], [c for c in codes if c == 202], codes)
+        self.assertEqual({400, 404, 202}.issuperset(codes), True, codes)
+        self.assertEqual('available', self.dep.volume_status(self.volume))
+        self.assertEqual([], self.worker.received)
+        with self.dep.db.engine.connect() as connection:
+            count = connection.execute(sa.text(
+                "SELECT COUNT(*) FROM instance_actions WHERE "
+                "instance_uuid = :uuid"), {'uuid': self.server}).scalar()
+        self.assertEqual(1, count)
+
+    def test_already_detached_400_nothing_changed(self):
+        volume = self.dep.add_volume(self.server, status='available')
+        before = self.dep.snapshot()
+        self.assertFault(self.delete(volume=volume), 400, 'badRequest',
+                         'Invalid volume: already detached')
+        self.assertEqual(before, self.dep.snapshot())

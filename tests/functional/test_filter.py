@@ -32,10 +32,18 @@ paste.app_factory = tests.functional.test_filter:inner_factory
 """
 
 CALLS = []
+# Reads of the wrapped API's version document, and its range: an older
+# Nova than detach_ext knows (2.96 is Nova 29's maximum).
+VERSION_READS = []
+INNER_RANGE = {'min_version': '2.1', 'version': '2.96'}
 
 
 @webob.dec.wsgify
 def _inner(req):
+    if req.method == 'GET' and req.path_info in ('', '/') and INNER_RANGE:
+        VERSION_READS.append(req.headers.get('X-Auth-Token'))
+        return webob.Response(json={'version': dict(
+            INNER_RANGE, id='v2.1', status='CURRENT')})
     CALLS.append({'method': req.method, 'path': req.path,
                   'script_name': req.script_name,
                   'path_info': req.path_info, 'body': req.body,
@@ -52,6 +60,7 @@ class FilterTestCase(base.TestCase):
     def setUp(self):
         super().setUp()
         del CALLS[:]
+        del VERSION_READS[:]
         self.dep = self.useFixture(ff.Deployment())
         self.worker = self.dep.start_worker(ff.HOST)
         ini = os.path.join(self.dep.dir, 'api-paste.ini')
@@ -91,7 +100,6 @@ class FilterTestCase(base.TestCase):
              b'{"volumeAttachment": {"volumeId": "x"}}'),
             ('/v2.1/%s/servers/%s' % (ff.PROJECT, self.server), 'DELETE',
              b''),
-            ('/', 'GET', b''),
         ]
         for path, method, body in cases:
             del CALLS[:]
@@ -106,12 +114,50 @@ class FilterTestCase(base.TestCase):
         self.assertEqual([], self.worker.received)
 
     def test_reads_and_versions_pass_through_by_default(self):
-        for path in ('/', '/v2.1', '/v2.1/%s' % ff.PROJECT,
+        for path in ('/v2.1', '/v2.1/%s' % ff.PROJECT,
                      self.path.rsplit('/', 1)[0]):
             del CALLS[:]
             response = self.call(path, 'GET')
             self.assertEqual({'inner': True}, json.loads(response.body))
             self.assertEqual(1, len(CALLS))
+
+    def delete_at(self, version, volume=None):
+        volume = volume or self.dep.add_volume(self.server)
+        path = self.path.replace(self.volume, volume)
+        return self.call(path, 'DELETE',
+                         HTTP_OPENSTACK_API_VERSION='compute ' + version)
+
+    def test_microversions_of_the_wrapped_api(self):
+        for version, answered in (('2.1', '2.1'), ('2.20', '2.20'),
+                                  ('2.89', '2.89'), ('latest', '2.96')):
+            response = self.delete_at(version)
+            self.assertAccepted(response)
+            self.assertEqual('compute ' + answered,
+                             response.headers['OpenStack-API-Version'])
+        self.assertEqual([], CALLS)
+        # Read once, with the first request's identity.
+        self.assertEqual(['demo:' + ff.PROJECT], VERSION_READS)
+
+    def test_other_versions_are_the_wrapped_apis_to_answer(self):
+        # Beyond the wrapped API's maximum (though detach_ext knows it),
+        # malformed, or beyond both: the wrapped API answers as it would.
+        for version in ('2.97', '2.104', '2.105', '2.x', '2.0'):
+            del CALLS[:]
+            volume = self.dep.add_volume(self.server)
+            response = self.delete_at(version, volume)
+            self.assertEqual({'inner': True}, json.loads(response.body))
+            self.assertEqual(1, len(CALLS))
+            self.assertEqual('in-use', self.dep.volume_status(volume))
+        self.assertEqual([], self.worker.received)
+
+    def test_unreadable_version_document_uses_own_range(self):
+        saved = dict(INNER_RANGE)
+        INNER_RANGE.clear()
+        self.addCleanup(INNER_RANGE.update, saved)
+        response = self.delete_at('latest')
+        self.assertAccepted(response)
+        self.assertEqual('compute 2.104',
+                         response.headers['OpenStack-API-Version'])
 
     def test_detach_behind_nova_urlmap_prefix(self):
         # Nova's urlmap moves /v2.1 (and a deployment prefix) into

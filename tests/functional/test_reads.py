@@ -115,21 +115,26 @@ class TestMicroversions(base.DeploymentTestCase):
         return self.dep.request(path or self.path, 'GET',
                                 token='demo:' + ff.PROJECT, headers=headers)
 
-    def assertVersionHeaders(self, response):
-        self.assertEqual('compute 2.1',
+    def assertVersionHeaders(self, response, version='2.1'):
+        self.assertEqual('compute ' + version,
                          response.headers['OpenStack-API-Version'])
-        self.assertEqual('2.1',
+        self.assertEqual(version,
                          response.headers['X-OpenStack-Nova-API-Version'])
         self.assertIn('OpenStack-API-Version', response.headers['Vary'])
 
     def test_v21_echoes_the_version(self):
-        for headers in (None, {'OpenStack-API-Version': 'compute 2.1'},
-                        {'X-OpenStack-Nova-API-Version': '2.1'},
-                        {'OpenStack-API-Version': 'compute latest'},
-                        {'OpenStack-API-Version': 'volume 3.0, compute 2.1'}):
+        for headers, version in (
+                (None, '2.1'),
+                ({'OpenStack-API-Version': 'compute 2.1'}, '2.1'),
+                ({'X-OpenStack-Nova-API-Version': '2.20'}, '2.20'),
+                ({'OpenStack-API-Version': 'compute 2.89',
+                  'X-OpenStack-Nova-API-Version': '2.3'}, '2.89'),
+                ({'OpenStack-API-Version': 'compute latest'}, '2.104'),
+                ({'OpenStack-API-Version': 'volume 3.0, compute 2.79'},
+                 '2.79')):
             response = self.get(headers)
             self.assertEqual(200, response.status_int, response.text)
-            self.assertVersionHeaders(response)
+            self.assertVersionHeaders(response, version)
 
     def test_v21_headers_on_errors_and_detach(self):
         response = self.dep.delete(self.server, str(uuid.uuid4()),
@@ -138,20 +143,102 @@ class TestMicroversions(base.DeploymentTestCase):
         self.assertVersionHeaders(response)
 
     def test_unsupported_version_406(self):
-        response = self.get({'OpenStack-API-Version': 'compute 2.95'})
-        self.assertFault(response, 406, 'computeFault',
-                         'Version 2.95 is not supported by the API. Minimum '
-                         'is 2.1 and maximum is 2.1.')
+        for version in ('2.105', '3.0', '2.0', '1.1'):
+            response = self.get({'OpenStack-API-Version': 'compute '
+                                 + version})
+            self.assertFault(response, 406, 'computeFault',
+                             'Version %s is not supported by the API. '
+                             'Minimum is 2.1 and maximum is 2.104.'
+                             % version)
 
     def test_malformed_version_400(self):
-        response = self.get({'OpenStack-API-Version': 'compute 2.x'})
-        self.assertFault(response, 400, 'badRequest')
+        for version in ('2.x', '2', '02.1', '2.01', 'LATEST', '2.1.1'):
+            response = self.get({'OpenStack-API-Version': 'compute '
+                                 + version})
+            self.assertFault(
+                response, 400, 'badRequest',
+                'API Version String %s is of invalid format. Must be of '
+                'format MajorNum.MinorNum.' % version)
 
     def test_v2_has_no_version_headers(self):
         response = self.get(path='/v2/%s/servers/%s/os-volume_attachments'
                                  % (ff.PROJECT, self.server))
         self.assertEqual(200, response.status_int)
         self.assertNotIn('OpenStack-API-Version', response.headers)
+
+
+class TestAttachmentShapes(base.DeploymentTestCase):
+    """Nova's views of an attachment at each microversion."""
+
+    def setUp(self):
+        super().setUp()
+        self.server = self.dep.add_server()
+        self.volume = self.dep.add_volume(self.server, tag='data',
+                                          delete_on_termination=True)
+        self.old_style = self.dep.add_volume(self.server,
+                                             attachment_id=None)
+        self.bdm = self.dep.attachment(self.server, self.volume)
+        self.path = '/v2.1/servers/%s/os-volume_attachments' % self.server
+
+    def get(self, version, path=''):
+        return self.dep.request(
+            self.path + path, 'GET', token='demo:' + ff.PROJECT,
+            headers={'OpenStack-API-Version': 'compute %s' % version})
+
+    def view(self, version, volume=None):
+        volume = volume or self.volume
+        response = self.get(version, '/' + volume)
+        self.assertEqual(200, response.status_int, response.text)
+        return json.loads(response.body)['volumeAttachment']
+
+    def test_shapes(self):
+        base_view = {'volumeId': self.volume, 'serverId': self.server,
+                     'device': '/dev/vdb'}
+        for version in ('2.1', '2.69'):
+            self.assertEqual(dict(base_view, id=self.volume),
+                             self.view(version))
+        for version in ('2.70', '2.78'):
+            self.assertEqual(dict(base_view, id=self.volume, tag='data'),
+                             self.view(version))
+        for version in ('2.79', '2.88'):
+            self.assertEqual(dict(base_view, id=self.volume, tag='data',
+                                  delete_on_termination=True),
+                             self.view(version))
+        for version in ('2.89', '2.104'):
+            self.assertEqual(dict(base_view, tag='data',
+                                  delete_on_termination=True,
+                                  attachment_id=self.bdm.attachment_id,
+                                  bdm_uuid=self.bdm.uuid),
+                             self.view(version))
+
+    def test_old_style_attachment_hidden_from_2_89(self):
+        self.assertEqual(self.old_style,
+                         self.view('2.88', self.old_style)['id'])
+        self.assertFault(self.get('2.89', '/' + self.old_style), 404,
+                         'itemNotFound',
+                         'Instance %s is not attached to volume %s'
+                         % (self.server, self.old_style))
+        listed = json.loads(self.get('2.89').body)['volumeAttachments']
+        self.assertEqual([self.volume], [a['volumeId'] for a in listed])
+        listed = json.loads(self.get('2.88').body)['volumeAttachments']
+        self.assertEqual([self.volume, self.old_style],
+                         [a['volumeId'] for a in listed])
+
+    def test_unknown_query_parameters(self):
+        for version, path in (('2.74', '?foo=1'), ('2.101', '/%s?foo=1')):
+            response = self.get(version, path.replace('%s', self.volume))
+            self.assertEqual(200, response.status_int, response.text)
+        for version, path in (('2.75', '?foo=1&limit=1'),
+                              ('2.102', '/%s?foo=1')):
+            self.assertFault(
+                self.get(version, path.replace('%s', self.volume)), 400,
+                'badRequest',
+                "Additional properties are not allowed ('foo' was "
+                "unexpected)")
+
+    def test_limit_zero_is_the_longest_page(self):
+        listed = json.loads(self.get('2.1', '?limit=0').body)
+        self.assertEqual(2, len(listed['volumeAttachments']))
 
 
 class TestVersionDocuments(base.TestCase):
@@ -174,7 +261,7 @@ class TestVersionDocuments(base.TestCase):
                                             body['versions']])
         v21 = body['versions'][1]
         self.assertEqual('CURRENT', v21['status'])
-        self.assertEqual('2.1', v21['version'])
+        self.assertEqual('2.104', v21['version'])
         self.assertEqual('2.1', v21['min_version'])
         self.assertEqual([{'rel': 'self', 'href': 'http://localhost/v2.1/'}],
                          v21['links'])
