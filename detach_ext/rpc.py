@@ -15,9 +15,9 @@ class RequestContextSerializer(oslo_messaging.NoOpSerializer):
         return detach_context.RequestContext.from_dict(context)
 
 
-def get_transport(conf):
-    """The RPC transport of ``[DEFAULT] transport_url``."""
-    return oslo_messaging.get_rpc_transport(conf)
+def get_transport(conf, url=None):
+    """The RPC transport of ``url`` (default ``[DEFAULT] transport_url``)."""
+    return oslo_messaging.get_rpc_transport(conf, url=url)
 
 
 def get_client(transport, target, version_cap=None):

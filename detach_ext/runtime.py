@@ -11,11 +11,13 @@ import threading
 
 import oslo_messaging
 
+from detach_ext import cells
 from detach_ext.compute import api as compute_api
 from detach_ext.compute import manager as compute_manager
 from detach_ext.compute import notifications
 from detach_ext.compute import rpcapi as compute_rpcapi
 from detach_ext.db import api as db_api
+from detach_ext.db import mappings
 from detach_ext import policy
 from detach_ext import rpc
 from detach_ext import volume
@@ -35,6 +37,7 @@ class Runtime:
         self._transport = None
         self._notification_transport = None
         self._compute_api = None
+        self._cells = None
 
     @property
     def transport(self):
@@ -54,11 +57,38 @@ class Runtime:
         return notifications.Notifier(self.notification_transport, host)
 
     @property
+    def cells(self):
+        """Where servers live: one cell, or Nova's cells v2 mappings."""
+        if self._cells is None:
+            if self.conf.api_database.connection:
+                # parse() registers [DEFAULT] transport_url, a template's
+                # defaults.
+                oslo_messaging.TransportURL.parse(self.conf)
+                self._cells = cells.MappedCells(
+                    mappings.APIDatabase(self.conf), self._build_cell,
+                    database_url=self.conf.database.connection,
+                    transport_url=self.conf.transport_url)
+            else:
+                self._cells = cells.OneCell(cells.Cell(
+                    'default', self.db, self.volume_api,
+                    compute_rpcapi.ComputeAPI(self.conf, self.transport)))
+        return self._cells
+
+    def _build_cell(self, name, uuid, database_url, transport_url):
+        db = db_api.Database(self.conf, connection=database_url)
+        volume_api = (self.volume_api if self.conf.volume.backend == 'cinder'
+                      else volume.get_api(self.conf, db))
+
+        def rpcapi():
+            return compute_rpcapi.ComputeAPI(
+                self.conf, rpc.get_transport(self.conf, url=transport_url))
+        return cells.Cell(name, db, volume_api, rpcapi, uuid=uuid)
+
+    @property
     def compute_api(self):
         if self._compute_api is None:
             self._compute_api = compute_api.API(
-                self.db, self.volume_api,
-                compute_rpcapi.ComputeAPI(self.conf, self.transport),
+                self.cells,
                 notifier=notifications.Notifier(
                     self.notification_transport, self.conf.host,
                     service='nova-api'),
@@ -81,6 +111,8 @@ class Runtime:
         return rpc.get_server(self.transport, target, [manager])
 
     def close(self):
+        if self._cells is not None:
+            self._cells.close()
         for transport in (self._transport, self._notification_transport):
             if transport is not None:
                 transport.cleanup()

@@ -31,36 +31,35 @@ def check_instance_state(instance, method, vm_states, task_states):
 class API:
     """The compute API for detaching.
 
-    :param db: the :class:`detach_ext.db.api.Database`.
-    :param volume_api: a volume backend (:mod:`detach_ext.volume`).
-    :param compute_rpcapi: a :class:`detach_ext.compute.rpcapi.ComputeAPI`.
+    :param cells: where servers live (:mod:`detach_ext.cells`); each cell
+        has its database, volume backend and compute RPC client.
     :param notifier: a :class:`detach_ext.compute.notifications.Notifier`
         of this API host, for the detaches the API finishes itself.
     :param host: this API host's name (``[DEFAULT] host``), in the events
         of those detaches.
     """
 
-    def __init__(self, db, volume_api, compute_rpcapi, notifier=None,
-                 host=None):
-        self.db = db
-        self.volume_api = volume_api
-        self.compute_rpcapi = compute_rpcapi
+    def __init__(self, cells, notifier=None, host=None):
+        self.cells = cells
         self.notifier = notifier
         self.host = host
 
     def get_instance(self, context, instance_id):
         """A live server the caller may see: their project's, or any for
-        an administrator."""
+        an administrator.  The instance carries its ``cell``, where
+        everything else about it is read and changed."""
+        cell = self.cells.cell_of(context, instance_id)
         project_id = None if context.is_admin else context.project_id
-        instance = self.db.instance_get_by_uuid(context, instance_id,
+        instance = cell.db.instance_get_by_uuid(context, instance_id,
                                                 project_id=project_id)
         if instance is None:
             raise exception.InstanceNotFound(instance_id=instance_id)
+        instance.cell = cell
         return instance
 
     def get_attachment(self, context, instance, volume_id):
-        bdm = self.db.bdm_get_by_volume_and_instance(context, volume_id,
-                                                     instance.uuid)
+        bdm = instance.cell.db.bdm_get_by_volume_and_instance(
+            context, volume_id, instance.uuid)
         if bdm is None:
             raise exception.VolumeNotAttached(instance_uuid=instance.uuid,
                                               volume_id=volume_id)
@@ -68,7 +67,8 @@ class API:
 
     def get_attachments(self, context, instance):
         """The live volume attachments of a server, oldest first."""
-        return self.db.bdm_get_volumes_by_instance(context, instance.uuid)
+        return instance.cell.db.bdm_get_volumes_by_instance(context,
+                                                            instance.uuid)
 
     def detach_volume(self, context, instance, bdm):
         """Check, mark the volume detaching, and cast to the compute host.
@@ -76,6 +76,7 @@ class API:
         Nothing is left changed when this raises: a failed cast rolls the
         volume back to in-use.
         """
+        cell = instance.cell
         if bdm.is_root:
             raise exception.CantDetachRootDevice()
         check_instance_lock(context, instance)
@@ -89,16 +90,16 @@ class API:
             raise exception.InstanceNotOnHost(method='detach_volume',
                                               instance_uuid=instance.uuid)
         primitive = objects.instance_primitive(
-            self.db.instance_get_full(context, instance.uuid))
+            cell.db.instance_get_full(context, instance.uuid))
 
-        self.volume_api.begin_detaching(context, bdm.volume_id)
+        cell.volume_api.begin_detaching(context, bdm.volume_id)
         action_id = None
         try:
             # A nova-compute acts only if the action of this request id
             # exists when the message arrives: record it first.
-            action_id = self.db.action_start(context, instance.uuid,
+            action_id = cell.db.action_start(context, instance.uuid,
                                              'detach_volume')
-            self.compute_rpcapi.detach_volume(
+            cell.compute_rpcapi.detach_volume(
                 context, primitive, bdm.volume_id, bdm.attachment_id)
         except Exception as exc:
             LOG.exception('Recording or casting detach_volume of volume '
@@ -122,13 +123,14 @@ class API:
         event; nothing is cast.  A volume service that refuses or cannot
         be reached leaves everything as it was.
         """
+        cell = instance.cell
         instance_data = objects.instance_data(objects.instance_primitive(
-            self.db.instance_get_full(context, instance.uuid)))
+            cell.db.instance_get_full(context, instance.uuid)))
         action_id = event_id = None
         try:
-            action_id = self.db.action_start(context, instance.uuid,
+            action_id = cell.db.action_start(context, instance.uuid,
                                              'detach_volume')
-            event_id = self.db.action_event_start(
+            event_id = cell.db.action_event_start(
                 context, action_id, 'api_detach_volume', self.host)
         except db_exc.DBError as exc:
             LOG.exception('Recording the detach of volume %s failed.',
@@ -137,15 +139,15 @@ class API:
             raise exception.DatabaseUnavailable() from exc
         self._notify(context, instance_data, bdm.volume_id, 'start')
         try:
-            self.volume_api.detach_unplugged(context, bdm.volume_id,
+            cell.volume_api.detach_unplugged(context, bdm.volume_id,
                                              bdm.attachment_id)
         except Exception as exc:
             self._undo_begin(context, instance, None, action_id)
             self._notify(context, instance_data, bdm.volume_id, 'error',
                          exc)
             raise
-        self.db.bdm_destroy(context, bdm.id)
-        self.db.action_event_finish(context, action_id, event_id, 'Success')
+        cell.db.bdm_destroy(context, bdm.id)
+        cell.db.action_event_finish(context, action_id, event_id, 'Success')
         self._notify(context, instance_data, bdm.volume_id, 'end')
         LOG.info('Detached volume %(volume)s from the shelved offloaded '
                  'server.', {'volume': bdm.volume_id},
@@ -158,16 +160,17 @@ class API:
 
     def _undo_begin(self, context, instance, volume_id, action_id):
         """Each undo step is tried even when the one before failed."""
+        cell = instance.cell
         if action_id is not None:
             try:
-                self.db.action_destroy(context, action_id)
+                cell.db.action_destroy(context, action_id)
             except Exception:
                 LOG.exception('Could not remove instance action %s.',
                               action_id, instance_uuid=instance.uuid)
         if volume_id is None:
             return
         try:
-            self.volume_api.roll_detaching(context, volume_id)
+            cell.volume_api.roll_detaching(context, volume_id)
         except Exception:
             LOG.exception('Could not roll volume %(volume)s back to in-use: '
                           'it stays detaching until its status is reset '

@@ -29,6 +29,7 @@ class ComputeAPI:
 
     def __init__(self, conf, transport):
         self.retry = conf.compute_rpc.cast_retry
+        self.transport = transport
         target = oslo_messaging.Target(topic=TOPIC, version=self.VERSION)
         self.client = rpc.get_client(
             transport, target,

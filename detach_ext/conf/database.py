@@ -20,9 +20,28 @@ OPTS = [
 ]
 
 
+API_GROUP = cfg.OptGroup('api_database', title="Nova's API database",
+                         help='Cells v2: where Nova records which cell holds '
+                              'each server.')
+
+API_OPTS = [
+    cfg.StrOpt('connection',
+               secret=True,
+               help="The SQLAlchemy URL of Nova's API database (the same "
+                    "value as nova.conf's [api_database] connection).  When "
+                    "set, a server is looked up in instance_mappings and "
+                    "cell_mappings, and read, changed and cast to in its "
+                    "own cell's database and message bus.  Unset: one "
+                    "cell, [database] connection and transport_url.  The "
+                    "pool settings of [database] apply to every "
+                    "database."),
+]
+
+
 def register_opts(conf):
     groups.register(conf, GROUP, OPTS)
+    groups.register(conf, API_GROUP, API_OPTS)
 
 
 def list_opts():
-    return [(GROUP, OPTS)]
+    return [(GROUP, OPTS), (API_GROUP, API_OPTS)]

@@ -42,11 +42,16 @@ class Database:
     """The compute database.
 
     :param conf: a ConfigOpts with oslo.db's ``[database]`` options.
+    :param connection: a database URL other than ``[database] connection``
+        (a cell's), with the same pool settings.
     """
 
-    def __init__(self, conf):
+    def __init__(self, conf, connection=None):
         self.ctxmgr = enginefacade.transaction_context()
-        self.ctxmgr.configure(**dict(conf.database.items()))
+        options = dict(conf.database.items())
+        if connection is not None:
+            options['connection'] = connection
+        self.ctxmgr.configure(**options)
         self._reflected = None
 
     @property

@@ -45,6 +45,7 @@ from detach_ext import context as detach_context
 from detach_ext.db import migration
 from detach_ext.db import models
 from detach_ext import deploy
+from detach_ext import rpc
 from detach_ext import runtime
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -114,6 +115,19 @@ def create_database(server_url):
                                         else '')))
         admin.dispose()
     return url.set(database=name).render_as_string(hide_password=False), drop
+
+
+class Database(fixtures.Fixture):
+    """An empty database of this test's own: a SQLite file, or a new
+    database on DB_SERVER_URL.  ``url`` is its URL."""
+
+    def _setUp(self):
+        if DB_SERVER_URL:
+            self.url, drop = create_database(DB_SERVER_URL)
+            self.addCleanup(drop)
+        else:
+            path = self.useFixture(fixtures.TempDir()).path
+            self.url = 'sqlite:///' + os.path.join(path, 'db.sqlite')
 
 
 def create_vhost():
@@ -262,7 +276,10 @@ class Deployment(fixtures.Fixture):
     # data
 
     def add_server(self, project=PROJECT, host=HOST, vm_state='active',
-                   task_state=None, locked=False, deleted=False):
+                   task_state=None, locked=False, deleted=False, db=None):
+        """A server; in ``db`` (another cell's) instead of this
+        deployment's database if given."""
+        db = db or self.db
         host = self.host(host) if host else None
         server = models.Instance(
             uuid=str(uuid.uuid4()), user_id='demo', project_id=project,
@@ -271,7 +288,7 @@ class Deployment(fixtures.Fixture):
             locked=locked, locked_by='owner' if locked else None,
             launched_at=timeutils.utcnow(), root_device_name='/dev/vda',
             deleted=0)
-        with self.db.ctxmgr.writer.using(self.context) as session:
+        with db.ctxmgr.writer.using(self.context) as session:
             session.add(server)
             session.flush()
             if deleted:
@@ -280,13 +297,14 @@ class Deployment(fixtures.Fixture):
 
     def add_volume(self, server_id, status='in-use', boot_index=None,
                    deleted=False, volume_id=None, attachment_id=NEW,
-                   tag=None, delete_on_termination=False):
+                   tag=None, delete_on_termination=False, db=None):
         """A volume attached to ``server_id``.
 
         :param attachment_id: the block storage attachment id; a new one
             by default (Nova's attachments since Queens), None for an
             old-style attachment.
         """
+        db = db or self.db
         volume_id = volume_id or str(uuid.uuid4())
         if attachment_id is NEW:
             attachment_id = str(uuid.uuid4())
@@ -297,7 +315,7 @@ class Deployment(fixtures.Fixture):
             device_name='/dev/vda' if boot_index == 0 else '/dev/vdb',
             boot_index=boot_index, source_type='volume',
             destination_type='volume', connection_info='{}', deleted=0)
-        with self.db.ctxmgr.writer.using(self.context) as session:
+        with db.ctxmgr.writer.using(self.context) as session:
             session.add(bdm)
             session.add(models.Volume(id=volume_id, project_id=PROJECT,
                                       status=status))
@@ -306,11 +324,13 @@ class Deployment(fixtures.Fixture):
                 bdm.deleted = bdm.id
         return volume_id
 
-    def volume_status(self, volume_id):
+    def volume_status(self, volume_id, db=None):
+        if db is not None:
+            return db.volume_get(self.context, volume_id).status
         return self.runtime.volume_api.get_status(self.context, volume_id)
 
-    def attachment(self, server_id, volume_id):
-        return self.db.bdm_get_by_volume_and_instance(
+    def attachment(self, server_id, volume_id, db=None):
+        return (db or self.db).bdm_get_by_volume_and_instance(
             self.context, volume_id, server_id)
 
     def action_events(self, action_id):
@@ -344,16 +364,26 @@ class Deployment(fixtures.Fixture):
             def cast(self, *args, **kwargs):
                 raise oslo_messaging.MessageDeliveryFailure('bus is down')
 
-        self.runtime.compute_api.compute_rpcapi.client = Broken()
+        self.runtime.cells.cell.compute_rpcapi.client = Broken()
 
     # workers
 
-    def start_worker(self, host=HOST, driver=None):
-        """A reference compute worker for ``host``, recording its casts."""
+    def start_worker(self, host=HOST, driver=None, cell=None):
+        """A reference compute worker for ``host``, recording its casts.
+
+        :param cell: a :class:`detach_ext.cells.Cell` the worker serves,
+            on that cell's database and message bus.
+        """
         host = self.host(host)
-        manager = RecordingManager(host, self.db, self.runtime.volume_api,
-                                   driver, self.runtime.notifier(host))
-        server = self.runtime.compute_server(manager)
+        db, volume_api = ((cell.db, cell.volume_api) if cell else
+                          (self.db, self.runtime.volume_api))
+        manager = RecordingManager(host, db, volume_api, driver,
+                                   self.runtime.notifier(host))
+        if cell is None:
+            server = self.runtime.compute_server(manager)
+        else:
+            server = rpc.get_server(cell.transport, oslo_messaging.Target(
+                topic='compute', server=host), [manager])
         server.start()
 
         def _stop():

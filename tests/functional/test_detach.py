@@ -392,7 +392,7 @@ class TestDetachSuccess(base.DeploymentTestCase):
                                              project_id=ff.PROJECT)
         instance = objects.instance_primitive(
             self.dep.db.instance_get_full(context, server))
-        self.dep.runtime.compute_api.compute_rpcapi.detach_volume(
+        self.dep.runtime.cells.cell.compute_rpcapi.detach_volume(
             context, instance, volume, None)
         self.assertTrue(self.dep.wait_for(
             lambda: 'not acting on volume %s' % volume in logs.getvalue()))

@@ -69,7 +69,8 @@ class TestWireFormat(base.TestCase):
         self.assertEqual({'instance', 'volume_id', 'attachment_id'},
                          set(message['args']))
         self.assertEqual(volume, message['args']['volume_id'])
-        self.assertIsNone(message['args']['attachment_id'])
+        self.assertEqual(self.dep.attachment(server, volume).attachment_id,
+                         message['args']['attachment_id'])
         instance = message['args']['instance']
         self.assertEqual({'nova_object.name', 'nova_object.namespace',
                           'nova_object.version', 'nova_object.data',

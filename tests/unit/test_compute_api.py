@@ -5,6 +5,7 @@ import types
 from oslo_db import exception as db_exc
 import testtools
 
+from detach_ext import cells
 from detach_ext.compute import api as compute_api
 from detach_ext import exception
 
@@ -67,12 +68,16 @@ class TestDetachVolume(testtools.TestCase):
         super().setUp()
         self.volumes = FakeVolumes()
         self.rpc = FakeRPC()
-        self.api = compute_api.API(FakeDB(self.volumes.calls), self.volumes,
-                                   self.rpc)
+        self.db = FakeDB(self.volumes.calls)
+        self.cell = cells.Cell('cell1', self.db, self.volumes, self.rpc)
+        self.api = compute_api.API(cells.OneCell(self.cell))
         self.context = types.SimpleNamespace(is_admin=False)
 
+    def _instance(self, **kw):
+        return _instance(cell=self.cell, **kw)
+
     def test_success_begins_then_casts(self):
-        self.api.detach_volume(self.context, _instance(), _bdm())
+        self.api.detach_volume(self.context, self._instance(), _bdm())
         self.assertEqual([('begin_detaching', 'v1'),
                           ('action_start', 'detach_volume')],
                          self.volumes.calls)
@@ -82,7 +87,7 @@ class TestDetachVolume(testtools.TestCase):
         self.rpc.error = RuntimeError('boom')
         exc = self.assertRaises(exception.ComputeUnavailable,
                                 self.api.detach_volume, self.context,
-                                _instance(), _bdm())
+                                self._instance(), _bdm())
         self.assertEqual(503, exc.code)
         self.assertEqual([('begin_detaching', 'v1'),
                           ('action_start', 'detach_volume'),
@@ -92,10 +97,10 @@ class TestDetachVolume(testtools.TestCase):
     def test_action_record_fails_503_rolls_back(self):
         def broken(context, uuid, action):
             raise db_exc.DBConnectionError()
-        self.api.db.action_start = broken
+        self.db.action_start = broken
         self.assertRaises(exception.DatabaseUnavailable,
                           self.api.detach_volume, self.context,
-                          _instance(), _bdm())
+                          self._instance(), _bdm())
         self.assertEqual([('begin_detaching', 'v1'),
                           ('roll_detaching', 'v1')], self.volumes.calls)
         self.assertEqual([], self.rpc.casts)
@@ -108,20 +113,21 @@ class TestDetachVolume(testtools.TestCase):
         self.volumes.roll_detaching = broken
         self.assertRaises(exception.ComputeUnavailable,
                           self.api.detach_volume, self.context,
-                          _instance(), _bdm())
+                          self._instance(), _bdm())
         self.assertIn(('action_destroy', 42), self.volumes.calls)
 
     def test_checks_raise_before_any_write(self):
         cases = [
-            (_instance(locked=True, vm_state='error'), _bdm(is_root=True),
-             exception.CantDetachRootDevice),
-            (_instance(locked=True, vm_state='error'), _bdm(),
+            (self._instance(locked=True, vm_state='error'),
+             _bdm(is_root=True), exception.CantDetachRootDevice),
+            (self._instance(locked=True, vm_state='error'), _bdm(),
              exception.InstanceIsLocked),
-            (_instance(vm_state='error', task_state='x'), _bdm(),
+            (self._instance(vm_state='error', task_state='x'), _bdm(),
              exception.InstanceInvalidState),
-            (_instance(task_state='rebooting'), _bdm(),
+            (self._instance(task_state='rebooting'), _bdm(),
              exception.InstanceInvalidState),
-            (_instance(host=None), _bdm(), exception.InstanceNotOnHost),
+            (self._instance(host=None), _bdm(),
+             exception.InstanceNotOnHost),
         ]
         for instance, bdm, error in cases:
             self.assertRaises(error, self.api.detach_volume, self.context,
@@ -131,7 +137,8 @@ class TestDetachVolume(testtools.TestCase):
 
     def test_admin_ignores_lock(self):
         self.context.is_admin = True
-        self.api.detach_volume(self.context, _instance(locked=True), _bdm())
+        self.api.detach_volume(self.context, self._instance(locked=True),
+                               _bdm())
         self.assertEqual(1, len(self.rpc.casts))
 
     def test_state_message(self):
