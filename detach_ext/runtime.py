@@ -58,7 +58,9 @@ class Runtime:
         if self._compute_api is None:
             self._compute_api = compute_api.API(
                 self.db, self.volume_api,
-                compute_rpcapi.ComputeAPI(self.conf, self.transport))
+                compute_rpcapi.ComputeAPI(
+                    self.conf, self.transport,
+                    self.db.service_get_minimum_version))
         return self._compute_api
 
     def compute_manager(self, host, driver=None):
@@ -74,7 +76,7 @@ class Runtime:
         """An RPC server (not started) delivering to ``manager``."""
         target = oslo_messaging.Target(topic=compute_rpcapi.TOPIC,
                                        server=manager.host)
-        return rpc.get_server(self.transport, target, [manager])
+        return rpc.get_server(self.transport, target, manager.endpoints())
 
     def close(self):
         for transport in (self._transport, self._notification_transport):

@@ -258,3 +258,16 @@ class Database:
         ).values(status=status, updated_at=timeutils.utcnow())
         with self.ctxmgr.writer.using(context) as session:
             return session.execute(stmt).rowcount == 1
+
+    # services
+
+    def service_get_minimum_version(self, context, binary):
+        """The minimum service version of the live services of ``binary``
+        that are not forced down (Nova's query), or 0 if there are none.
+        """
+        query = sa.select(sa.func.min(models.Service.version)).where(
+            models.Service.binary == binary,
+            models.Service.deleted == 0,
+            models.Service.forced_down == sa.false())
+        with self.ctxmgr.reader.using(context) as session:
+            return int(session.execute(query).scalar() or 0)
