@@ -14,6 +14,9 @@ from tests.functional import fixtures as ff
 
 class TestWireFormat(base.TestCase):
 
+    upgrade_level = None
+    message_version = '6.0'
+
     def setUp(self):
         super().setUp()
         if not (ff.TRANSPORT_URL and ff.TRANSPORT_URL.startswith('rabbit')):
@@ -22,7 +25,9 @@ class TestWireFormat(base.TestCase):
         vhost = self.useFixture(ff.RabbitVhost())
         self.tokens = self.useFixture(ksm_fixture.AuthTokenFixture())
         self.dep = self.useFixture(ff.Deployment(
-            pipeline='main', extra_conf=ff.KEYSTONE_CONF,
+            pipeline='main', extra_conf=ff.KEYSTONE_CONF + (
+                '[upgrade_levels]\ncompute = %s\n' % self.upgrade_level
+                if self.upgrade_level else ''),
             transport_url=vhost.url, auto_delete=False))
         self.connection = kombu.Connection(vhost.url.replace('rabbit://',
                                                              'amqp://'))
@@ -65,7 +70,7 @@ class TestWireFormat(base.TestCase):
         message = json.loads(envelope['oslo.message'])
 
         self.assertEqual('detach_volume', message['method'])
-        self.assertEqual('6.0', message['version'])
+        self.assertEqual(self.message_version, message['version'])
         self.assertEqual({'instance', 'volume_id', 'attachment_id'},
                          set(message['args']))
         self.assertEqual(volume, message['args']['volume_id'])
@@ -111,3 +116,10 @@ class TestWireFormat(base.TestCase):
                          [s['type'] for s in context['service_catalog']])
         self.assertIn('_unique_id', message)
         self.assertNotIn('_msg_id', message)  # a cast, not a call
+
+
+class TestWireFormatVictoria(TestWireFormat):
+    """The same message, as version 5.0 for victoria nova-computes."""
+
+    upgrade_level = 'victoria'
+    message_version = '5.0'
