@@ -5,6 +5,8 @@ configured from the ``[database]`` group of the ConfigOpts it is given, so
 two deployments (or two tests) in one process never share an engine.
 """
 
+import json
+
 from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
@@ -35,7 +37,8 @@ _retry_on_deadlock = oslo_db_api.wrap_db_retry(
 
 
 _INSTANCE_TABLES = ('instances', 'instance_metadata',
-                    'instance_system_metadata', 'instance_info_caches')
+                    'instance_system_metadata', 'instance_info_caches',
+                    'instance_extra')
 
 
 class Database:
@@ -107,13 +110,14 @@ class Database:
         metadata and info cache where the database has those tables.
 
         :returns: dict with ``instance`` (column -> value), ``metadata``,
-            ``system_metadata`` (dicts or None) and ``info_cache`` (a row
-            dict or None).
+            ``system_metadata`` (dicts or None), ``info_cache`` (a row
+            dict or None) and ``device_metadata`` (the primitive stored in
+            ``instance_extra``, or None).
         """
         tables = self._nova_tables()
         instances = tables['instances']
         result = {'metadata': None, 'system_metadata': None,
-                  'info_cache': None}
+                  'info_cache': None, 'device_metadata': None}
         with self.ctxmgr.reader.connection.using(context) as conn:
             row = conn.execute(sa.select(instances).where(
                 instances.c.uuid == uuid)).mappings().first()
@@ -132,6 +136,13 @@ class Database:
                 cache = conn.execute(sa.select(t).where(
                     t.c.instance_uuid == uuid)).mappings().first()
                 result['info_cache'] = dict(cache) if cache else None
+            extra = tables.get('instance_extra')
+            if extra is not None and 'device_metadata' in extra.c:
+                text = conn.execute(sa.select(extra.c.device_metadata).where(
+                    extra.c.instance_uuid == uuid,
+                    extra.c.deleted == 0)).scalar()
+                result['device_metadata'] = (json.loads(text) if text
+                                             else None)
         return result
 
     # instance_actions
