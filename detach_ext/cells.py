@@ -105,6 +105,25 @@ class MappedCells:
         """Every cell, cell0 included."""
         return [self._cell(m) for m in self.api_db.cell_mappings(context)]
 
+    def minimum_service_version(self, context, binary):
+        """The minimum version of ``binary`` over every cell's services,
+        0 if none: Nova's ``get_minimum_version_all_cells``, which skips
+        (with a warning) a cell it cannot read."""
+        found = []
+        for cell in self.all(context):
+            try:
+                version = cell.db.service_get_minimum_version(context,
+                                                              binary)
+            except Exception as exc:
+                LOG.warning('Could not read the %(binary)s versions of cell '
+                            '%(cell)s: %(error)s', {'binary': binary,
+                                                    'cell': cell.name,
+                                                    'error': exc})
+                continue
+            if version:
+                found.append(version)
+        return min(found) if found else 0
+
     def _cell(self, mapping):
         with self._lock:
             cell = self._cells.get(mapping.uuid)

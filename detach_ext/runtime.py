@@ -71,7 +71,9 @@ class Runtime:
             else:
                 self._cells = cells.OneCell(cells.Cell(
                     'default', self.db, self.volume_api,
-                    compute_rpcapi.ComputeAPI(self.conf, self.transport)))
+                    compute_rpcapi.ComputeAPI(
+                        self.conf, self.transport,
+                        self.db.service_get_minimum_version)))
         return self._cells
 
     def _build_cell(self, name, uuid, database_url, transport_url):
@@ -81,7 +83,8 @@ class Runtime:
 
         def rpcapi():
             return compute_rpcapi.ComputeAPI(
-                self.conf, rpc.get_transport(self.conf, url=transport_url))
+                self.conf, rpc.get_transport(self.conf, url=transport_url),
+                self._cells.minimum_service_version)
         return cells.Cell(name, db, volume_api, rpcapi, uuid=uuid)
 
     @property
@@ -108,7 +111,7 @@ class Runtime:
         """An RPC server (not started) delivering to ``manager``."""
         target = oslo_messaging.Target(topic=compute_rpcapi.TOPIC,
                                        server=manager.host)
-        return rpc.get_server(self.transport, target, [manager])
+        return rpc.get_server(self.transport, target, manager.endpoints())
 
     def close(self):
         if self._cells is not None:

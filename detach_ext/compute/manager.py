@@ -101,6 +101,12 @@ class ComputeManager:
                               instance_uuid=bdm.instance_uuid)
         return found
 
+    def endpoints(self):
+        """The RPC endpoints of this worker: compute RPC 6.x, and 5.x as
+        nova-compute still serves it (its ``_ComputeV5Proxy``), for an API
+        capped below 6.0 during a rolling upgrade."""
+        return [self, ComputeV5Proxy(self)]
+
     def detach_volume(self, context, instance, volume_id,
                       attachment_id=None):
         """Finish a detach the API began.
@@ -180,3 +186,17 @@ class ComputeManager:
                  instance_uuid=instance_uuid)
         self.notifier.detach(context, instance, volume_id, 'end')
         return None
+
+
+class ComputeV5Proxy:
+    """Compute RPC 5.x: ``detach_volume`` 5.0 has the arguments of 6.0."""
+
+    target = oslo_messaging.Target(version='5.13')
+
+    def __init__(self, manager):
+        self.manager = manager
+
+    def detach_volume(self, context, instance, volume_id,
+                      attachment_id=None):
+        return self.manager.detach_volume(context, instance, volume_id,
+                                          attachment_id)

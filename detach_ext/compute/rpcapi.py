@@ -1,11 +1,17 @@
 """Client side of the compute RPC API (the part detach_ext casts)."""
 
+from oslo_log import log as logging
 import oslo_messaging
 
 from detach_ext.compute import objects
+from detach_ext.compute import versions
+from detach_ext import context as detach_context
 from detach_ext import rpc
 
+LOG = logging.getLogger(__name__)
+
 TOPIC = 'compute'
+BINARY = 'nova-compute'
 
 
 class ComputeAPI:
@@ -17,23 +23,76 @@ class ComputeAPI:
           in Nova's compute RPC API 5.x (Stein to Xena).
         * 6.0 - the same arguments, Nova's compute RPC API 6.0 (Yoga on).
 
-    A version cap below 6.0 (``[upgrade_levels] compute``, during a rolling
-    upgrade with older nova-computes) sends 5.0.
+    The version cap is ``[upgrade_levels] compute``: a version number, a
+    release name (:data:`detach_ext.compute.versions.VERSION_ALIASES`) or
+    ``auto``, the version of the oldest nova-compute registered
+    (:meth:`version_cap`).  Under a cap of 6.0 or more the cast goes as
+    6.0; under a 5.x cap (older nova-computes during a rolling upgrade) as
+    5.0; under a cap below 5.0 oslo.messaging refuses it
+    (``RPCVersionCapError``), as Nova 34's API does.
 
     :param conf: the ConfigOpts (``[upgrade_levels] compute``,
         ``[compute_rpc] cast_retry``).
     :param transport: the oslo.messaging transport to publish on.
+    :param min_compute_version: for ``auto``: a callable
+        ``(context, binary)`` returning the minimum service version of the
+        live, not forced down services of ``binary`` (an int, 0 if there
+        are none), e.g. :meth:`detach_ext.db.api.Database.
+        service_get_minimum_version`.  It is called with an admin context
+        and ``'nova-compute'``.
+    :raises ValueError: for a level that is not a version, a release name
+        or ``auto``, or ``auto`` without ``min_compute_version``.
     """
 
     VERSION = '6.0'
 
-    def __init__(self, conf, transport):
+    def __init__(self, conf, transport, min_compute_version=None):
         self.retry = conf.compute_rpc.cast_retry
         self.transport = transport
+        level = conf.upgrade_levels.compute
+        self._auto = level == versions.AUTO
+        if self._auto and min_compute_version is None:
+            raise ValueError('[upgrade_levels] compute = auto needs the '
+                             'services table of the compute database')
+        self._min_compute_version = min_compute_version
+        # A number or a release name is fixed; auto is found on first use.
+        self._cap = (None if self._auto or not level
+                     else versions.cap_for_level(level))
+        self._auto_cap = None
         target = oslo_messaging.Target(topic=TOPIC, version=self.VERSION)
-        self.client = rpc.get_client(
-            transport, target,
-            version_cap=conf.upgrade_levels.compute or self.VERSION)
+        # The cap goes with each cast (prepare), since auto can change it.
+        self.client = rpc.get_client(transport, target)
+
+    def version_cap(self):
+        """The compute RPC version cap of the next cast.
+
+        With ``auto``, as Nova's ``_determine_version_cap``: the
+        ``compute_rpc`` version of the minimum nova-compute service
+        version, kept for the life of this client once nova-computes are
+        registered (:meth:`reset_version_cap` forgets it), and the newest
+        version, not kept, while none is.
+        """
+        if not self._auto:
+            return self._cap or self.VERSION
+        if self._auto_cap is not None:
+            return self._auto_cap
+        service_version = self._min_compute_version(
+            detach_context.get_admin_context(), BINARY)
+        cap = versions.cap_for_service_version(service_version)
+        if service_version:
+            self._auto_cap = cap
+            LOG.info('Automatically selected compute RPC version %(rpc)s '
+                     'from minimum service version %(service)d.',
+                     {'rpc': cap, 'service': service_version})
+        else:
+            LOG.debug('No nova-compute service registered: not keeping '
+                      'the compute RPC version cap %s.', cap)
+        return cap
+
+    def reset_version_cap(self):
+        """Forget the cap ``auto`` found (as Nova's ``reset_globals`` on
+        SIGHUP): the next cast reads the services table again."""
+        self._auto_cap = None
 
     def detach_volume(self, ctxt, instance, volume_id, attachment_id):
         """Cast ``detach_volume`` to the compute worker of the instance's
@@ -46,10 +105,10 @@ class ComputeAPI:
         raises within seconds instead of hanging.
         """
         host = objects.instance_data(instance)['host']
-        version = self.VERSION
-        if not self.client.can_send_version(version):
-            version = '5.0'
-        cctxt = self.client.prepare(server=host, version=version,
-                                    retry=self.retry)
+        capped = self.client.prepare(version_cap=self.version_cap())
+        version = self.VERSION if capped.can_send_version(
+            self.VERSION) else '5.0'
+        cctxt = capped.prepare(server=host, version=version,
+                               retry=self.retry)
         cctxt.cast(ctxt, 'detach_volume', instance=instance,
                    volume_id=volume_id, attachment_id=attachment_id)

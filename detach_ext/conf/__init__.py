@@ -72,7 +72,19 @@ def load(args=None, config_files=None, cli_opts=()):
     register_opts(conf)
     conf(args or [], project=PROJECT,
          default_config_files=config_files)
+    check(conf)
     return conf
+
+
+def check(conf):
+    """Read the options oslo.config checks only when they are read, so
+    that a bad value stops the process loading the configuration with
+    oslo.config's message instead of failing every request.
+
+    :raises oslo_config.cfg.ConfigFileValueError: naming the option, the
+        file and what is accepted.
+    """
+    conf.upgrade_levels.compute
 
 
 def list_opts():

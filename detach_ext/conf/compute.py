@@ -3,7 +3,9 @@
 import socket
 
 from oslo_config import cfg
+from oslo_config import types
 
+from detach_ext.compute import versions
 from detach_ext.conf import groups
 
 DEFAULT_OPTS = [
@@ -29,12 +31,34 @@ RPC_OPTS = [
 
 UPGRADE_GROUP = cfg.OptGroup('upgrade_levels', title='RPC version caps')
 
+
+class _UpgradeLevel(types.String):
+    """A compute RPC version, a release name or ``auto``, checked when the
+    option is read, so a typo fails at start-up with the accepted values
+    instead of failing every cast."""
+
+    def __init__(self):
+        super().__init__(type_name='version, release name or auto')
+
+    def __call__(self, value):
+        return versions.check_level(super().__call__(value))
+
+
 UPGRADE_OPTS = [
-    cfg.StrOpt('compute',
-               help='The highest version of the compute RPC API to send '
-                    'during a rolling upgrade, as Nova\'s option of the '
-                    'same name.  Unset means the newest version this '
-                    'client speaks.'),
+    cfg.Opt('compute',
+            type=_UpgradeLevel(),
+            help='The highest version of the compute RPC API to send, as '
+                 'Nova\'s option of the same name: a version number '
+                 '(e.g. 6.0), a release name (e.g. victoria, yoga: the '
+                 'version that release\'s nova-compute speaks, as in '
+                 'Nova 34), or "auto" (the version of the oldest '
+                 'nova-compute in the services table that is neither '
+                 'deleted nor forced down, cached once known until the '
+                 'API restarts; the newest version while none is '
+                 'registered).  Unset means the newest version.  '
+                 'detach_volume goes as version 6.0 under a cap of 6.0 '
+                 'or more, as 5.0 under a 5.x cap, and is refused (503, '
+                 'nothing changed) under a cap below 5.0.'),
 ]
 
 

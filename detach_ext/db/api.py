@@ -5,6 +5,8 @@ configured from the ``[database]`` group of the ConfigOpts it is given, so
 two deployments (or two tests) in one process never share an engine.
 """
 
+import json
+
 from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
@@ -35,7 +37,8 @@ _retry_on_deadlock = oslo_db_api.wrap_db_retry(
 
 
 _INSTANCE_TABLES = ('instances', 'instance_metadata',
-                    'instance_system_metadata', 'instance_info_caches')
+                    'instance_system_metadata', 'instance_info_caches',
+                    'instance_extra')
 
 
 class Database:
@@ -112,13 +115,14 @@ class Database:
         metadata and info cache where the database has those tables.
 
         :returns: dict with ``instance`` (column -> value), ``metadata``,
-            ``system_metadata`` (dicts or None) and ``info_cache`` (a row
-            dict or None).
+            ``system_metadata`` (dicts or None), ``info_cache`` (a row
+            dict or None) and ``device_metadata`` (the primitive stored in
+            ``instance_extra``, or None).
         """
         tables = self._nova_tables()
         instances = tables['instances']
         result = {'metadata': None, 'system_metadata': None,
-                  'info_cache': None}
+                  'info_cache': None, 'device_metadata': None}
         with self.ctxmgr.reader.connection.using(context) as conn:
             row = conn.execute(sa.select(instances).where(
                 instances.c.uuid == uuid)).mappings().first()
@@ -137,6 +141,13 @@ class Database:
                 cache = conn.execute(sa.select(t).where(
                     t.c.instance_uuid == uuid)).mappings().first()
                 result['info_cache'] = dict(cache) if cache else None
+            extra = tables.get('instance_extra')
+            if extra is not None and 'device_metadata' in extra.c:
+                text = conn.execute(sa.select(extra.c.device_metadata).where(
+                    extra.c.instance_uuid == uuid,
+                    extra.c.deleted == 0)).scalar()
+                result['device_metadata'] = (json.loads(text) if text
+                                             else None)
         return result
 
     # instance_actions
@@ -265,3 +276,16 @@ class Database:
         ).values(status=status, updated_at=timeutils.utcnow())
         with self.ctxmgr.writer.using(context) as session:
             return session.execute(stmt).rowcount == 1
+
+    # services
+
+    def service_get_minimum_version(self, context, binary):
+        """The minimum service version of the live services of ``binary``
+        that are not forced down (Nova's query), or 0 if there are none.
+        """
+        query = sa.select(sa.func.min(models.Service.version)).where(
+            models.Service.binary == binary,
+            models.Service.deleted == 0,
+            models.Service.forced_down == sa.false())
+        with self.ctxmgr.reader.using(context) as session:
+            return int(session.execute(query).scalar() or 0)

@@ -190,6 +190,32 @@ class InstanceInfoCache(_SoftDelete, NovaBase):
                               nullable=False)
 
 
+class Service(_SoftDelete, NovaBase):
+    """A Nova service (nova-compute, ...) as it registers itself; read
+    for ``[upgrade_levels] compute = auto``."""
+
+    __tablename__ = 'services'
+    __table_args__ = (
+        sa.UniqueConstraint('host', 'topic', 'deleted',
+                            name='uniq_services0host0topic0deleted'),
+        sa.UniqueConstraint('host', 'binary', 'deleted',
+                            name='uniq_services0host0binary0deleted'),
+        sa.Index('services_uuid_idx', 'uuid', unique=True),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    uuid = sa.Column(sa.String(36), nullable=True)
+    host = sa.Column(sa.String(255))
+    binary = sa.Column(sa.String(255))
+    topic = sa.Column(sa.String(255))
+    report_count = sa.Column(sa.Integer, nullable=False, default=0)
+    disabled = sa.Column(sa.Boolean, default=False)
+    disabled_reason = sa.Column(sa.String(255))
+    last_seen_up = sa.Column(sa.DateTime, nullable=True)
+    forced_down = sa.Column(sa.Boolean, default=False)
+    version = sa.Column(sa.Integer, default=0)
+
+
 class Volume(_Timestamps, DetachExtBase):
     """Volume status for the ``local`` volume backend."""
 

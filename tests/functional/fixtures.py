@@ -72,6 +72,7 @@ class RecordingManager(compute_manager.ComputeManager):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.received = []
+        self.received_5x = []  # volume ids of casts at compute RPC 5.x
         self.finished = 0
 
     def detach_volume(self, context, instance, volume_id,
@@ -85,10 +86,23 @@ class RecordingManager(compute_manager.ComputeManager):
         finally:
             self.finished += 1
 
+    def endpoints(self):
+        return [self, RecordingV5Proxy(self)]
+
     def idle(self):
         """Whether every message received so far has been handled to its
         end (the event recorded after the attachment row is gone)."""
         return self.finished == len(self.received)
+
+
+class RecordingV5Proxy(compute_manager.ComputeV5Proxy):
+    """The worker's compute RPC 5.x endpoint, noting what it hears."""
+
+    def detach_volume(self, context, instance, volume_id,
+                      attachment_id=None):
+        self.manager.received_5x.append(volume_id)
+        return super().detach_volume(context, instance, volume_id,
+                                     attachment_id)
 
 
 DB_SERVER_URL = os.environ.get('DETACH_EXT_TEST_DB_URL') or None
@@ -275,6 +289,16 @@ class Deployment(fixtures.Fixture):
 
     # data
 
+    def add_service(self, version, binary='nova-compute', host=HOST,
+                    forced_down=False, db=None):
+        """Register a Nova service of ``version`` in ``services`` (of
+        ``db``, another cell's, if given)."""
+        with (db or self.db).ctxmgr.writer.using(self.context) as session:
+            session.add(models.Service(
+                uuid=str(uuid.uuid4()), host=self.host(host), binary=binary,
+                topic='compute', report_count=1, disabled=False,
+                forced_down=forced_down, version=version, deleted=0))
+
     def add_server(self, project=PROJECT, host=HOST, vm_state='active',
                    task_state=None, locked=False, deleted=False, db=None):
         """A server; in ``db`` (another cell's) instead of this
@@ -383,7 +407,7 @@ class Deployment(fixtures.Fixture):
             server = self.runtime.compute_server(manager)
         else:
             server = rpc.get_server(cell.transport, oslo_messaging.Target(
-                topic='compute', server=host), [manager])
+                topic='compute', server=host), manager.endpoints())
         server.start()
 
         def _stop():

@@ -163,3 +163,23 @@ class TestAPIDatabaseDown(base.TestCase):
         self.assertFault(dep.delete(server, volume), 503,
                          'serviceUnavailable')
         self.assertEqual(before, dep.snapshot())
+
+
+class TestCellsAutoVersion(CellsTestCase):
+    """``[upgrade_levels] compute = auto`` takes the oldest nova-compute of
+    every cell, as Nova's get_minimum_version_all_cells."""
+
+    extra_conf = (CellsTestCase.extra_conf +
+                  '[upgrade_levels]\ncompute = auto\n')
+
+    def test_oldest_compute_of_any_cell_sets_the_version(self):
+        self.dep.add_service(66, db=self.dbs['cell1'])
+        # A victoria nova-compute in cell2 caps the cast to cell1 too.
+        self.dep.add_service(53, db=self.dbs['cell2'])
+        server = self.add_server('cell1')
+        volume = self.dep.add_volume(server, db=self.dbs['cell1'])
+        self.assertAccepted(self.dep.delete(server, volume))
+        self.assertTrue(self.dep.wait_for(
+            lambda: self.dep.volume_status(
+                volume, db=self.dbs['cell1']) == 'available'))
+        self.assertEqual([volume], self.workers['cell1'].received_5x)
