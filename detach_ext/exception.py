@@ -101,9 +101,43 @@ class InvalidVolume(Invalid):
     msg_fmt = 'Invalid volume: %(reason)s'
 
 
-class ComputeUnavailable(ServiceUnavailable):
+# What becomes of a detach whose undo failed too (see the compute API's
+# _undo_begin), said instead of "nothing was changed", which would not be
+# true.
+UNDONE = 'undone'
+ROLLS_BACK_LATER = 'rolls back later'
+FINISHES_LATER = 'finishes later'
+_OUTCOMES = {
+    ROLLS_BACK_LATER: ('; the volume could not be set back to in-use yet '
+                       'and shows "detaching" until the repair of its '
+                       'compute host does it (within a few minutes).  Try '
+                       'again then.'),
+    FINISHES_LATER: ('; the detach could not be undone either, so the '
+                     'compute host will finish it: the volume shows '
+                     '"detaching" until then.'),
+}
+
+
+class _MaybeUndone(ServiceUnavailable):
+    """A 503 whose message says what becomes of the detach."""
+
+    def __init__(self, outcome=UNDONE, **kwargs):
+        super().__init__(**kwargs)
+        self.outcome = outcome
+        if outcome in _OUTCOMES:
+            self.message = self.message.split(';')[0] + _OUTCOMES[outcome]
+
+
+class ComputeUnavailable(_MaybeUndone):
     msg_fmt = ('The compute service could not be reached; nothing was '
                'changed.  Try again later.')
+
+
+class CastTimedOut(DetachExtException):
+    """The broker did not take a cast in time (not an HTTP answer)."""
+
+    msg_fmt = ('The message bus did not take the detach_volume cast within '
+               '%(seconds)s seconds.')
 
 
 class VolumeServiceUnavailable(ServiceUnavailable):
@@ -115,7 +149,7 @@ class VolumeServiceUnavailable(ServiceUnavailable):
         self.reason = reason
 
 
-class DatabaseUnavailable(ServiceUnavailable):
+class DatabaseUnavailable(_MaybeUndone):
     msg_fmt = ('The compute database could not be reached; nothing was '
                'changed.  Try again later.')
 

@@ -13,6 +13,7 @@ import oslo_messaging
 
 from detach_ext import cells
 from detach_ext.compute import api as compute_api
+from detach_ext import context as detach_context
 from detach_ext.compute import manager as compute_manager
 from detach_ext.compute import notifications
 from detach_ext.compute import rpcapi as compute_rpcapi
@@ -106,6 +107,10 @@ class Runtime:
                 self.conf.reference_driver.detach_delay, host)
         return compute_manager.ComputeManager(
             host, self.db, self.volume_api, driver, self.notifier(host))
+
+    def hosts(self):
+        """The compute hosts of the live servers of ``[database]``."""
+        return self.db.instance_hosts(detach_context.get_admin_context())
 
     def compute_server(self, manager):
         """An RPC server (not started) delivering to ``manager``."""

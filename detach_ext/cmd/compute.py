@@ -1,7 +1,9 @@
 """``detach-ext-compute --host NAME``: the reference compute worker.
 
 An oslo.messaging RPC server (threading executor) on topic ``compute``,
-server NAME.  SIGTERM or SIGINT stops it after the message in hand.
+server NAME, and beside it the periodic repair of half-done detaches
+(``[compute_worker] repair_interval``).  SIGTERM or SIGINT stops it after
+the message in hand.
 """
 
 import signal
@@ -17,6 +19,23 @@ from detach_ext import runtime
 LOG = logging.getLogger(__name__)
 
 
+def repair_loop(manager, stop, interval, age):
+    """Repair this host's half-done detaches now and every ``interval``
+    seconds until ``stop`` is set, beside the message consumer."""
+    while not stop.is_set():
+        try:
+            repaired = manager.repair(older_than=age)
+        except Exception:
+            LOG.exception('The repair of half-done detaches failed; it runs '
+                          'again in %s seconds.', interval)
+        else:
+            if repaired:
+                LOG.info('Repaired %d half-done detaches.', repaired)
+        if not interval:
+            return
+        stop.wait(interval)
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     # [DEFAULT] host is also --host on the command line.
@@ -25,9 +44,12 @@ def main(argv=None):
     host = conf.host
     rt = runtime.get(conf)
     manager = rt.compute_manager(host)
-    manager.init_host()
     server = rt.compute_server(manager)
     stop = threading.Event()
+    repairs = threading.Thread(
+        target=repair_loop, name='repair', daemon=True,
+        args=(manager, stop, conf.compute_worker.repair_interval,
+              conf.compute_worker.repair_age))
 
     def _stop(signum, frame):
         LOG.info('Signal %s received: finishing the message in hand.',
@@ -38,9 +60,11 @@ def main(argv=None):
     signal.signal(signal.SIGINT, _stop)
     server.start()
     LOG.info('Compute worker of host %s is listening.', host)
+    repairs.start()
     stop.wait()
     server.stop()
     server.wait()
+    repairs.join()
     rt.close()
     LOG.info('Compute worker of host %s stopped.', host)
     return 0

@@ -1,4 +1,4 @@
-"""``detach-ext-manage``: database schema commands."""
+"""``detach-ext-manage``: database schema and repair commands."""
 
 import sys
 
@@ -7,6 +7,7 @@ from oslo_config import cfg
 from detach_ext import conf as detach_conf
 from detach_ext.db import api as db_api
 from detach_ext.db import migration
+from detach_ext import runtime
 
 
 def _db_sync(conf, db):
@@ -18,6 +19,23 @@ def _db_sync(conf, db):
 
 def _db_version(conf, db):
     print(migration.db_version(db.engine) or 'None')
+
+
+def _volume_repair(conf, db):
+    """Repair the half-done detaches of one host, or of every host."""
+    rt = runtime.get(conf)
+    try:
+        hosts = ([conf.command.compute_host] if conf.command.compute_host
+                 else rt.hosts())
+        total = 0
+        for host in hosts:
+            repaired = rt.compute_manager(host).repair(
+                older_than=conf.command.older_than)
+            print('%s: %d repaired' % (host, repaired))
+            total += repaired
+        print('%d repaired' % total)
+    finally:
+        runtime.release(conf)
 
 
 def _add_commands(subparsers):
@@ -33,6 +51,21 @@ def _add_commands(subparsers):
     version = db_commands.add_parser(
         'version', help='Print the revision of detach_ext\'s tables.')
     version.set_defaults(func=_db_version)
+
+    volume = subparsers.add_parser(
+        'volume', help='Volume commands of the local worker.')
+    volume_commands = volume.add_subparsers(dest='volume_command')
+    volume_commands.required = True
+    repair = volume_commands.add_parser(
+        'repair', help='Finish or roll back the detaches left half-done '
+                       '(as the worker\'s periodic repair does), for one '
+                       'host or every host of the database.')
+    repair.add_argument('--compute-host', dest='compute_host',
+                        help='Only this compute host.')
+    repair.add_argument('--older-than', type=int, default=120,
+                        help='Only volumes left so for this many seconds '
+                             '(default 120).')
+    repair.set_defaults(func=_volume_repair)
 
 
 def main(argv=None):

@@ -106,10 +106,11 @@ class API:
                           '%(volume)s to host %(host)s failed; undoing.',
                           {'volume': bdm.volume_id, 'host': instance.host},
                           instance_uuid=instance.uuid)
-            self._undo_begin(context, instance, bdm.volume_id, action_id)
+            outcome = self._undo_begin(context, instance, bdm.volume_id,
+                                       action_id)
             if isinstance(exc, db_exc.DBError):
-                raise exception.DatabaseUnavailable() from exc
-            raise exception.ComputeUnavailable() from exc
+                raise exception.DatabaseUnavailable(outcome) from exc
+            raise exception.ComputeUnavailable(outcome) from exc
         LOG.info('Detaching volume %(volume)s: cast to host %(host)s.',
                  {'volume': bdm.volume_id, 'host': instance.host},
                  instance_uuid=instance.uuid)
@@ -159,20 +160,36 @@ class API:
                                  exc)
 
     def _undo_begin(self, context, instance, volume_id, action_id):
-        """Each undo step is tried even when the one before failed."""
+        """Undo a begun detach; returns what becomes of it.
+
+        Each step is tried even when the one before failed.  The action
+        goes first: a volume left detaching without its action is what the
+        compute host's repair rolls back, and a cast that still arrives is
+        refused for want of it.  A volume left detaching with its action
+        is a detach the compute host (or its repair) finishes.
+
+        :returns: ``exception.UNDONE``, ``ROLLS_BACK_LATER`` or
+            ``FINISHES_LATER``.
+        """
         cell = instance.cell
+        action_left = False
         if action_id is not None:
             try:
                 cell.db.action_destroy(context, action_id)
             except Exception:
+                action_left = True
                 LOG.exception('Could not remove instance action %s.',
                               action_id, instance_uuid=instance.uuid)
         if volume_id is None:
-            return
+            return exception.UNDONE
         try:
             cell.volume_api.roll_detaching(context, volume_id)
         except Exception:
             LOG.exception('Could not roll volume %(volume)s back to in-use: '
-                          'it stays detaching until its status is reset '
-                          '(cinder reset-state, or the local table).',
-                          {'volume': volume_id}, instance_uuid=instance.uuid)
+                          'it stays detaching until host %(host)s or its '
+                          'repair settles it.',
+                          {'volume': volume_id, 'host': instance.host},
+                          instance_uuid=instance.uuid)
+            return (exception.FINISHES_LATER if action_left
+                    else exception.ROLLS_BACK_LATER)
+        return exception.UNDONE

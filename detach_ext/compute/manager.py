@@ -1,10 +1,12 @@
 """The reference compute worker: carries out a cast ``detach_volume``."""
 
+import datetime
 import time
 import traceback
 
 from oslo_log import log as logging
 import oslo_messaging
+from oslo_utils import timeutils
 
 from detach_ext.compute import objects
 from detach_ext import context as detach_context
@@ -71,35 +73,14 @@ class ComputeManager:
         self.notifier = notifier or _NoNotifier()
 
     def init_host(self):
-        """Finish the detaches a previous run of this host left behind.
+        """Repair what a previous run of this host left behind.
 
-        A cast is acknowledged when it is received, so a worker killed in
-        the middle of a detach loses the message; the volume then stays
-        ``detaching``.  At start-up every attachment of this host whose
-        volume is ``detaching`` is finished (the user was told 202).
-        Returns how many were found.
+        Kept for callers that want it done before anything else; the
+        worker command runs :meth:`repair` in the background instead, so
+        consuming messages never waits for it.  Returns how many volumes
+        were repaired.
         """
-        context = detach_context.get_admin_context()
-        found = 0
-        for bdm in self.db.bdm_get_all_by_host(context, self.host):
-            try:
-                status = self.volume_api.get_status(context, bdm.volume_id)
-                if status != volume_status.DETACHING:
-                    continue
-                found += 1
-                LOG.info('Volume %(volume)s was left detaching; finishing '
-                         'the detach.', {'volume': bdm.volume_id},
-                         instance_uuid=bdm.instance_uuid)
-                instance = objects.instance_data(objects.instance_primitive(
-                    self.db.instance_get_full(context, bdm.instance_uuid)))
-                self._detach(context, instance, bdm, bdm.attachment_id)
-            except Exception:
-                # One volume the service cannot reach now must not keep
-                # the worker from starting; the next start tries again.
-                LOG.exception('Could not check or finish volume %(volume)s '
-                              'at start-up.', {'volume': bdm.volume_id},
-                              instance_uuid=bdm.instance_uuid)
-        return found
+        return self.repair()
 
     def endpoints(self):
         """The RPC endpoints of this worker: compute RPC 6.x, and 5.x as
@@ -117,7 +98,9 @@ class ComputeManager:
         message whose attachment is gone or whose volume is no longer
         ``detaching`` changes nothing.  On failure the volume goes back to
         ``in-use``, the attachment stays, and the fault is recorded in
-        ``instance_faults``.
+        ``instance_faults``.  A message this worker cannot act on because
+        the database or the volume service is unreachable is left to
+        :meth:`repair`, which finds the volume still ``detaching``.
         """
         instance = objects.instance_data(instance)
         instance_uuid = instance['uuid']
@@ -144,27 +127,30 @@ class ComputeManager:
                                        'volume': volume_id},
                       instance_uuid=instance_uuid)
             return
-        event_id = self.db.action_event_start(
-            context, action.id, 'compute_detach_volume', self.host)
-        error = self._detach(context, instance, bdm, attachment_id)
-        self.db.action_event_finish(context, action.id, event_id,
-                                    'Error' if error else 'Success', error)
+        self._detach(context, instance, bdm, attachment_id, action.id)
 
-    def _detach(self, context, instance, bdm, attachment_id):
-        """Unplug, finish at the volume service, drop the mapping.
+    def _detach(self, context, instance, bdm, attachment_id, action_id):
+        """Unplug, then finish at the volume service and drop the mapping.
 
-        :returns: None, or the traceback text of a failure (rolled back).
+        The steps are ordered so that every crash point leaves a state
+        :meth:`repair` recognises: the event is recorded first; with the
+        ``local`` backend the volume status, the mapping and the event's
+        result change in one transaction; with Cinder the mapping is
+        dropped (with the event's result) right after Cinder's detach, and
+        a crash between the two leaves a live mapping of an ``available``
+        volume.
         """
         instance_uuid = instance['uuid']
         volume_id = bdm.volume_id
         log = {'volume': volume_id}
+        event_id = self.db.action_event_start(
+            context, action_id, 'compute_detach_volume', self.host)
         self.notifier.detach(context, instance, volume_id, 'start')
         try:
             self.driver.detach_volume(context, bdm.connection_info,
                                       instance_uuid, bdm.device_name)
-            changed = self.volume_api.detach(
-                context, volume_id, attachment_id,
-                connector=self.driver.get_volume_connector())
+            changed = self._finish(context, bdm, attachment_id, action_id,
+                                   event_id)
         except Exception as exc:
             LOG.exception('Detaching volume %(volume)s failed; rolling it '
                           'back to in-use.', log,
@@ -175,17 +161,134 @@ class ComputeManager:
                 message='%s: %s' % (type(exc).__name__, exc),
                 details='detach_volume of volume %s' % volume_id,
                 host=self.host)
+            self.db.action_event_finish(context, action_id, event_id,
+                                        'Error', traceback.format_exc())
             self.notifier.detach(context, instance, volume_id, 'error', exc)
-            return traceback.format_exc()
+            return False
         if not changed:
             LOG.info('Volume %(volume)s was finished by another delivery '
                      'of this message.', log, instance_uuid=instance_uuid)
-            return None
-        self.db.bdm_destroy(context, bdm.id)
+            self.db.action_event_finish(context, action_id, event_id,
+                                        'Success')
+            return False
         LOG.info('Detached volume %(volume)s.', log,
                  instance_uuid=instance_uuid)
         self.notifier.detach(context, instance, volume_id, 'end')
-        return None
+        return True
+
+    def _finish(self, context, bdm, attachment_id, action_id, event_id):
+        """The volume service's part and the mapping; True if this call
+        made the change."""
+        if self.volume_api.shares_database:
+            return self.db.detach_finish(context, bdm.id, bdm.volume_id,
+                                         action_id, event_id)
+        if not self.volume_api.detach(
+                context, bdm.volume_id, attachment_id,
+                connector=self.driver.get_volume_connector()):
+            return False
+        return self.db.detach_finish(context, bdm.id, None, action_id,
+                                     event_id)
+
+    def repair(self, older_than=0):
+        """Finish or roll back the detaches of this host left half-done.
+
+        Each live mapping of this host's servers is looked at once:
+
+        * volume ``detaching`` for ``older_than`` seconds: if a
+          ``detach_volume`` action of the server started after the volume
+          went ``detaching``, the API answered 202 and cast (or was about
+          to): the detach is finished, with a ``compute_detach_volume``
+          event.  Without such an action the API failed before recording
+          it (its client got an error): the volume goes back to ``in-use``.
+        * volume ``available`` while the mapping is live: the volume
+          service finished a detach whose mapping was not dropped (a crash
+          between the two): the mapping is dropped if a detach of it was
+          begun, else (``local`` backend) the volume goes back to
+          ``in-use``.
+
+        A volume the database or the volume service cannot be asked about
+        now is skipped (the next run tries again).  Returns how many
+        volumes were repaired.
+        """
+        context = detach_context.get_admin_context()
+        now = timeutils.utcnow()
+        repaired = 0
+        for bdm in self.db.bdm_get_all_by_host(context, self.host):
+            try:
+                volume = self.volume_api.get(context, bdm.volume_id)
+                status, since = volume['status'], volume['updated_at']
+                if since is not None and (now - since).total_seconds() < (
+                        older_than):
+                    continue
+                if status == volume_status.DETACHING:
+                    self._repair_detaching(context, bdm, since)
+                elif status == volume_status.AVAILABLE:
+                    self._repair_available(context, bdm, since)
+                else:
+                    continue
+                repaired += 1
+            except Exception:
+                LOG.exception('Could not check or repair volume %(volume)s.',
+                              {'volume': bdm.volume_id},
+                              instance_uuid=bdm.instance_uuid)
+        return repaired
+
+    def _begun_action(self, context, bdm, since):
+        """The newest detach_volume action of the server begun after
+        ``since`` (less a little clock skew), or None."""
+        since = (since or bdm.created_at) - datetime.timedelta(
+            seconds=_CLOCK_SKEW)
+        actions = self.db.actions_since(context, bdm.instance_uuid,
+                                        'detach_volume', since)
+        return actions[0] if actions else None
+
+    def _repair_detaching(self, context, bdm, since):
+        action = self._begun_action(context, bdm, since)
+        log = {'volume': bdm.volume_id}
+        if action is None:
+            LOG.warning('Volume %(volume)s was left detaching by a request '
+                        'that failed before it was recorded; rolling it '
+                        'back to in-use.', log,
+                        instance_uuid=bdm.instance_uuid)
+            self.volume_api.roll_detaching(context, bdm.volume_id)
+            return
+        LOG.warning('Volume %(volume)s was left detaching (request '
+                    '%(request)s); finishing the detach.',
+                    dict(log, request=action.request_id),
+                    instance_uuid=bdm.instance_uuid)
+        instance = objects.instance_data(objects.instance_primitive(
+            self.db.instance_get_full(context, bdm.instance_uuid)))
+        self._detach(context, instance, bdm, bdm.attachment_id, action.id)
+
+    def _repair_available(self, context, bdm, since):
+        action = self._begun_action(context, bdm, bdm.created_at)
+        log = {'volume': bdm.volume_id}
+        if action is None:
+            if self.volume_api.reattach(context, bdm.volume_id):
+                LOG.warning('Volume %(volume)s was available while still '
+                            'attached; back to in-use.', log,
+                            instance_uuid=bdm.instance_uuid)
+            return
+        LOG.warning('Volume %(volume)s was detached but its attachment '
+                    'was left (request %(request)s); dropping it.',
+                    dict(log, request=action.request_id),
+                    instance_uuid=bdm.instance_uuid)
+        open_events = [e for e in action.events
+                       if e.event == 'compute_detach_volume' and
+                       e.finish_time is None]
+        if open_events:
+            self.db.detach_finish(context, bdm.id, None, action.id,
+                                  open_events[0].id)
+        else:
+            event_id = self.db.action_event_start(
+                context, action.id, 'compute_detach_volume', self.host)
+            self.db.detach_finish(context, bdm.id, None, action.id,
+                                  event_id)
+
+
+# Seconds the API host's clock may differ from the database's between the
+# volume's begin-detaching and its instance action.
+_CLOCK_SKEW = 5
 
 
 class ComputeV5Proxy:

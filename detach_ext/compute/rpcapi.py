@@ -1,16 +1,23 @@
 """Client side of the compute RPC API (the part detach_ext casts)."""
 
+import concurrent.futures
+
 from oslo_log import log as logging
 import oslo_messaging
 
 from detach_ext.compute import objects
 from detach_ext.compute import versions
 from detach_ext import context as detach_context
+from detach_ext import exception
 from detach_ext import rpc
 
 LOG = logging.getLogger(__name__)
 
 TOPIC = 'compute'
+
+# Threads publishing casts per client: a stalled broker holds some of
+# them; the requests behind get their 503 after cast_timeout all the same.
+_PUBLISHERS = 8
 BINARY = 'nova-compute'
 
 
@@ -48,6 +55,9 @@ class ComputeAPI:
 
     def __init__(self, conf, transport, min_compute_version=None):
         self.retry = conf.compute_rpc.cast_retry
+        self.timeout = conf.compute_rpc.cast_timeout
+        self._publisher = concurrent.futures.ThreadPoolExecutor(
+            max_workers=_PUBLISHERS, thread_name_prefix='cast')
         self.transport = transport
         level = conf.upgrade_levels.compute
         self._auto = level == versions.AUTO
@@ -101,8 +111,9 @@ class ComputeAPI:
         :param instance: an ``Instance`` primitive
             (:func:`detach_ext.compute.objects.instance_primitive`).
 
-        Publishing is retried ``cast_retry`` times, so an unreachable bus
-        raises within seconds instead of hanging.
+        Publishing is retried ``cast_retry`` times and waited for at most
+        ``cast_timeout`` seconds, so an unreachable or stalled bus raises
+        (CastTimedOut) within seconds instead of hanging.
         """
         host = objects.instance_data(instance)['host']
         capped = self.client.prepare(version_cap=self.version_cap())
@@ -110,5 +121,14 @@ class ComputeAPI:
             self.VERSION) else '5.0'
         cctxt = capped.prepare(server=host, version=version,
                                retry=self.retry)
-        cctxt.cast(ctxt, 'detach_volume', instance=instance,
-                   volume_id=volume_id, attachment_id=attachment_id)
+        # oslo.messaging bounds neither the publisher confirm of a cast nor
+        # the whole of its retries (a stalled broker holds the socket up to
+        # the heartbeat threshold, 60 s, per attempt): publish in a thread
+        # and wait for it here.
+        future = self._publisher.submit(
+            cctxt.cast, ctxt, 'detach_volume', instance=instance,
+            volume_id=volume_id, attachment_id=attachment_id)
+        try:
+            future.result(timeout=self.timeout)
+        except concurrent.futures.TimeoutError:
+            raise exception.CastTimedOut(seconds=self.timeout)

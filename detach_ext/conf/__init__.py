@@ -40,6 +40,12 @@ def register_opts(conf):
     for module in _MODULES:
         module.register_opts(conf)
     db_options.set_defaults(conf, connection=database.DEFAULT_CONNECTION)
+    # oslo.db tests a new engine's first connection up to max_retries
+    # times, retry_interval (10 s) apart: 100 s by default, far beyond a
+    # request's life.  detach_ext does not test it: the first statement
+    # meets an unreachable database and the request answers 503 at once;
+    # the next one connects again.
+    conf.set_default('max_retries', 0, group='database')
     policy_opts.set_defaults(conf, policy_file='policy.yaml')
     # oslo.messaging 18 registers [oslo_messaging_tracing] and
     # [oslo_messaging_metrics] on the global cfg.CONF only (and leaves them

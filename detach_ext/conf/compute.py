@@ -27,6 +27,19 @@ RPC_OPTS = [
                     'message bus to publish a detach_volume cast before it '
                     'gives up, rolls the volume back to in-use and answers '
                     '503.  Keep it small: a request waits for it.'),
+    cfg.FloatOpt('cast_timeout',
+                 default=8.0,
+                 min=0.1,
+                 help='Seconds the API waits for a detach_volume cast to be '
+                      'published and confirmed by the broker, retries '
+                      'included, before it rolls the volume back to in-use '
+                      'and answers 503.  A broker that accepts the '
+                      'connection and then stops answering would otherwise '
+                      'hold the request until the WSGI server kills it '
+                      '(gunicorn\'s default timeout is 30 s; set uwsgi\'s '
+                      'harakiri above the API\'s bound).  A cast that the '
+                      'broker takes after this is ignored by the compute '
+                      'host: its instance action is gone.'),
 ]
 
 UPGRADE_GROUP = cfg.OptGroup('upgrade_levels', title='RPC version caps')
@@ -62,6 +75,31 @@ UPGRADE_OPTS = [
 ]
 
 
+WORKER_GROUP = cfg.OptGroup(
+    'compute_worker', title='Reference compute worker options')
+
+WORKER_OPTS = [
+    cfg.IntOpt('repair_interval',
+               default=60,
+               min=0,
+               help='Seconds between two runs of the worker\'s repair of '
+                    'half-done detaches of its host (a lost message, a '
+                    'crash between two steps, a request that failed after '
+                    'the volume went detaching).  The repair runs beside '
+                    'the message consumer, never in its way; the first run '
+                    'starts with the worker.  0 turns the periodic runs '
+                    'off.'),
+    cfg.IntOpt('repair_age',
+               default=120,
+               min=0,
+               help='Seconds a volume must have been left detaching (or '
+                    'detached with its attachment still recorded) before '
+                    'the repair touches it.  Keep it well above the API\'s '
+                    'longest answer (see [compute_rpc] cast_timeout and '
+                    'the database timeouts), so a detach in flight is '
+                    'never taken for an abandoned one.'),
+]
+
 DRIVER_GROUP = cfg.OptGroup('reference_driver',
                             title='Reference compute driver options')
 
@@ -80,9 +118,11 @@ def register_opts(conf):
     conf.register_opts(DEFAULT_OPTS)
     groups.register(conf, RPC_GROUP, RPC_OPTS)
     groups.register(conf, UPGRADE_GROUP, UPGRADE_OPTS)
+    groups.register(conf, WORKER_GROUP, WORKER_OPTS)
     groups.register(conf, DRIVER_GROUP, DRIVER_OPTS)
 
 
 def list_opts():
     return [('DEFAULT', DEFAULT_OPTS), (RPC_GROUP, RPC_OPTS),
-            (UPGRADE_GROUP, UPGRADE_OPTS), (DRIVER_GROUP, DRIVER_OPTS)]
+            (UPGRADE_GROUP, UPGRADE_OPTS), (WORKER_GROUP, WORKER_OPTS),
+            (DRIVER_GROUP, DRIVER_OPTS)]

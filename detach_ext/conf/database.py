@@ -17,6 +17,24 @@ OPTS = [
                      'block_device_mapping, instance_faults) when they are '
                      'missing.  Only for a standalone deployment: an '
                      'existing Nova schema is never altered.'),
+    cfg.FloatOpt('connect_timeout',
+                 default=3.0,
+                 min=0.5,
+                 help='Seconds to wait for a connection to a database '
+                      'server (MariaDB/MySQL, PostgreSQL) before the '
+                      'request answers 503.'),
+    cfg.FloatOpt('query_timeout',
+                 default=5.0,
+                 min=0.5,
+                 help='Seconds to wait for a database server\'s answer to '
+                      'one statement (MariaDB/MySQL: the driver\'s read '
+                      'and write timeouts; PostgreSQL: a wait for the '
+                      'socket with this bound, process-wide for psycopg2) '
+                      'before the connection is dropped and the request '
+                      'answers 503.  With the retries of a write, a '
+                      'request waits at most about three times this for '
+                      'the database; keep that well under the WSGI '
+                      'server\'s timeout (gunicorn: 30 s).'),
 ]
 
 

@@ -7,6 +7,9 @@ two deployments (or two tests) in one process never share an engine.
 
 import json
 
+import select
+import time
+
 from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
@@ -31,9 +34,86 @@ def _pg_connection_failed(operational_error, match, engine_name,
 
 # Writes that can meet a deadlock (MySQL/Galera) or a dropped connection
 # are retried a few times before the error reaches the caller.
+# Two retries: with [detach_ext_database] query_timeout a write waits at
+# most three times that for a database that stopped answering.
 _retry_on_deadlock = oslo_db_api.wrap_db_retry(
-    max_retries=5, retry_on_deadlock=True, retry_on_disconnect=True,
-    retry_interval=0.1, max_retry_interval=1, jitter=True)
+    max_retries=2, retry_on_deadlock=True, retry_on_disconnect=True,
+    retry_interval=0.1, max_retry_interval=0.5, jitter=True)
+
+
+def engine_options(conf, connection=None):
+    """oslo.db's options of ``[database]`` for ``connection`` (default
+    ``[database] connection``), with the bounded waits of
+    ``[detach_ext_database]`` added for the database servers."""
+    options = dict(conf.database.items())
+    if connection is not None:
+        options['connection'] = connection
+    bounds = conf.detach_ext_database
+    backend = sa.engine.make_url(options['connection']).get_backend_name()
+    extra = None
+    if backend == 'mysql':
+        # PyMySQL's own socket timeouts.
+        extra = 'connect_timeout=%d&read_timeout=%d&write_timeout=%d' % (
+            max(1, round(bounds.connect_timeout)),
+            max(1, round(bounds.query_timeout)),
+            max(1, round(bounds.query_timeout)))
+    elif backend == 'postgresql':
+        extra = 'connect_timeout=%d' % max(1, round(bounds.connect_timeout))
+        _bound_psycopg2_waits(bounds.query_timeout)
+    if extra:
+        # A request waits this long at most for a connection of the pool
+        # (SQLAlchemy's default is 30 s).
+        if options.get('pool_timeout') is None:
+            options['pool_timeout'] = max(1, round(bounds.connect_timeout))
+        options['connection_parameters'] = '&'.join(
+            p for p in (options.get('connection_parameters'), extra) if p)
+    return options
+
+
+_psycopg2_timeout = []
+
+
+def _bound_psycopg2_waits(seconds):
+    """Bound every wait of psycopg2 for the server to ``seconds``.
+
+    libpq has no read timeout: a server (or a proxy) that takes a query
+    and never answers holds the request forever.  psycopg2's wait callback
+    (process-wide, the only hook it has) waits on the socket here, with a
+    bound; on expiry the connection is closed and the error is one that
+    SQLAlchemy and oslo.db take for a lost connection (503).
+    """
+    try:
+        import psycopg2
+        from psycopg2 import extensions
+    except ImportError:  # pragma: no cover - driver not installed
+        return
+    _psycopg2_timeout[:] = [seconds]
+
+    def wait(conn):
+        deadline = time.monotonic() + _psycopg2_timeout[0]
+        while True:
+            state = conn.poll()
+            if state == extensions.POLL_OK:
+                return
+            remaining = deadline - time.monotonic()
+            if remaining > 0:
+                fd = conn.fileno()
+                if state == extensions.POLL_READ:
+                    ready = select.select([fd], [], [], remaining)[0]
+                else:
+                    ready = select.select([], [fd], [], remaining)[1]
+                if ready:
+                    continue
+            conn.close()
+            raise psycopg2.OperationalError(
+                'could not receive data from server: no answer within '
+                '%s seconds' % _psycopg2_timeout[0])
+
+    extensions.set_wait_callback(wait)
+
+
+class _NothingToDo(Exception):
+    """Leave a transaction without its changes."""
 
 
 _INSTANCE_TABLES = ('instances', 'instance_metadata',
@@ -51,10 +131,7 @@ class Database:
 
     def __init__(self, conf, connection=None):
         self.ctxmgr = enginefacade.transaction_context()
-        options = dict(conf.database.items())
-        if connection is not None:
-            options['connection'] = connection
-        self.ctxmgr.configure(**options)
+        self.ctxmgr.configure(**engine_options(conf, connection))
         self._reflected = None
 
     @property
@@ -150,6 +227,14 @@ class Database:
                                              else None)
         return result
 
+    def instance_hosts(self, context):
+        """The hosts of the live instances, sorted."""
+        query = sa.select(models.Instance.host).where(
+            models.Instance.deleted == 0,
+            models.Instance.host.is_not(None)).distinct()
+        with self.ctxmgr.reader.using(context) as session:
+            return sorted(session.scalars(query).all())
+
     # instance_actions
 
     @_retry_on_deadlock
@@ -189,17 +274,37 @@ class Database:
     @_retry_on_deadlock
     def action_event_finish(self, context, action_id, event_id, result,
                             traceback=None):
-        now = timeutils.utcnow()
         with self.ctxmgr.writer.using(context) as session:
-            session.execute(sa.update(models.InstanceActionEvent).where(
-                models.InstanceActionEvent.id == event_id).values(
-                result=result, traceback=traceback, finish_time=now,
-                updated_at=now))
-            values = {'updated_at': now}
-            if result == 'Error':
-                values['message'] = 'Error'
-            session.execute(sa.update(models.InstanceAction).where(
-                models.InstanceAction.id == action_id).values(**values))
+            self._event_finish(session, action_id, event_id, result,
+                               traceback, timeutils.utcnow())
+
+    @staticmethod
+    def _event_finish(session, action_id, event_id, result, traceback, now):
+        session.execute(sa.update(models.InstanceActionEvent).where(
+            models.InstanceActionEvent.id == event_id).values(
+            result=result, traceback=traceback, finish_time=now,
+            updated_at=now))
+        values = {'updated_at': now}
+        if result == 'Error':
+            values['message'] = 'Error'
+        session.execute(sa.update(models.InstanceAction).where(
+            models.InstanceAction.id == action_id).values(**values))
+
+    def actions_since(self, context, instance_uuid, action, since):
+        """The instance's actions named ``action`` started at or after
+        ``since``, newest first, each with its list of ``events``."""
+        query = sa.select(models.InstanceAction).where(
+            models.InstanceAction.instance_uuid == instance_uuid,
+            models.InstanceAction.action == action,
+            models.InstanceAction.deleted == 0,
+            models.InstanceAction.start_time >= since,
+        ).order_by(models.InstanceAction.id.desc())
+        actions = self._all(context, query)
+        for found in actions:
+            found.events = self._all(context, sa.select(
+                models.InstanceActionEvent).where(
+                models.InstanceActionEvent.action_id == found.id))
+        return actions
 
     # block_device_mapping
 
@@ -246,6 +351,47 @@ class Database:
                  updated_at=timeutils.utcnow())
         with self.ctxmgr.writer.using(context) as session:
             return session.execute(stmt).rowcount == 1
+
+    @_retry_on_deadlock
+    def detach_finish(self, context, bdm_id, volume_id=None, action_id=None,
+                      event_id=None):
+        """Finish a detach in one transaction.
+
+        The mapping is soft-deleted and the worker's event (if given)
+        finished with Success; with ``volume_id`` (the ``local`` volume
+        backend, whose table is in this database) the volume goes from
+        ``detaching`` to ``available``, or back to ``in-use`` while another
+        live mapping still holds it (a multiattach volume, Cinder's rule).
+
+        :returns: False, with nothing changed, when the volume was not
+            ``detaching`` or the mapping was gone already (a duplicate).
+        """
+        now = timeutils.utcnow()
+        bdms = models.BlockDeviceMapping
+        try:
+            with self.ctxmgr.writer.using(context) as session:
+                if volume_id is not None:
+                    others = session.execute(
+                        sa.select(sa.func.count()).select_from(bdms).where(
+                            bdms.volume_id == volume_id, bdms.deleted == 0,
+                            bdms.id != bdm_id)).scalar()
+                    status = 'in-use' if others else 'available'
+                    if session.execute(sa.update(models.Volume).where(
+                            models.Volume.id == volume_id,
+                            models.Volume.status == 'detaching').values(
+                            status=status, updated_at=now)).rowcount != 1:
+                        return False
+                if session.execute(sa.update(bdms).where(
+                        bdms.id == bdm_id, bdms.deleted == 0).values(
+                        deleted=bdms.id, deleted_at=now,
+                        updated_at=now)).rowcount != 1:
+                    raise _NothingToDo()
+                if event_id is not None:
+                    self._event_finish(session, action_id, event_id,
+                                       'Success', None, now)
+        except _NothingToDo:
+            return False
+        return True
 
     # instance_faults
 

@@ -10,6 +10,8 @@ from oslo_utils import timeutils
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from detach_ext.db import api as db_api
+
 
 class NovaAPIBase(orm.DeclarativeBase):
     pass
@@ -68,8 +70,8 @@ class APIDatabase:
 
     def __init__(self, conf):
         self.ctxmgr = enginefacade.transaction_context()
-        self.ctxmgr.configure(**dict(
-            conf.database.items(), connection=conf.api_database.connection))
+        self.ctxmgr.configure(**db_api.engine_options(
+            conf, conf.api_database.connection))
 
     def dispose(self):
         self.ctxmgr.dispose_pool()

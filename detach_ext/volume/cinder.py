@@ -10,6 +10,7 @@ from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import plugin
 from oslo_log import log as logging
+from oslo_utils import timeutils
 
 from detach_ext import exception
 from detach_ext.volume import local
@@ -115,10 +116,26 @@ class API:
                              '/volumes/%s/action' % volume_id, volume_id,
                              body={action: value})
 
-    def get_status(self, context, volume_id):
+    # Cinder keeps the status: the mapping is finished after it.
+    shares_database = False
+
+    def get(self, context, volume_id):
+        """``{'status', 'updated_at'}`` of a volume."""
         response = self._request(context, 'GET', '/volumes/%s' % volume_id,
                                  volume_id)
-        return response.json()['volume']['status']
+        volume = response.json()['volume']
+        updated = volume.get('updated_at') or volume.get('created_at')
+        return {'status': volume['status'],
+                'updated_at': timeutils.normalize_time(
+                    timeutils.parse_isotime(updated)) if updated else None}
+
+    def get_status(self, context, volume_id):
+        return self.get(context, volume_id)['status']
+
+    def reattach(self, context, volume_id):
+        """Cinder decides whether a volume is attached: never changed
+        from here."""
+        return False
 
     def begin_detaching(self, context, volume_id):
         response = self._action(context, volume_id, 'os-begin_detaching')

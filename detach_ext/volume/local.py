@@ -14,14 +14,23 @@ class API:
         ``detach_ext_volumes`` table.
     """
 
+    # The table is in the compute database: the worker finishes the volume
+    # and the mapping in one transaction (Database.detach_finish).
+    shares_database = True
+
     def __init__(self, db):
         self.db = db
 
-    def get_status(self, context, volume_id):
+    def get(self, context, volume_id):
+        """``{'status', 'updated_at'}`` of a volume."""
         volume = self.db.volume_get(context, volume_id)
         if volume is None:
             raise exception.VolumeNotFound(volume_id=volume_id)
-        return volume.status
+        return {'status': volume.status,
+                'updated_at': volume.updated_at or volume.created_at}
+
+    def get_status(self, context, volume_id):
+        return self.get(context, volume_id)['status']
 
     def begin_detaching(self, context, volume_id):
         self._swap_from_in_use(context, volume_id, DETACHING)
@@ -43,6 +52,11 @@ class API:
     def roll_detaching(self, context, volume_id):
         return self.db.volume_update_status_on_match(
             context, volume_id, DETACHING, IN_USE)
+
+    def reattach(self, context, volume_id):
+        """``available`` -> ``in-use``: a mapping still holds the volume."""
+        return self.db.volume_update_status_on_match(
+            context, volume_id, AVAILABLE, IN_USE)
 
     def detach(self, context, volume_id, attachment_id=None, connector=None):
         return self.db.volume_update_status_on_match(

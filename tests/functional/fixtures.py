@@ -339,10 +339,12 @@ class Deployment(fixtures.Fixture):
             device_name='/dev/vda' if boot_index == 0 else '/dev/vdb',
             boot_index=boot_index, source_type='volume',
             destination_type='volume', connection_info='{}', deleted=0)
+        known = db.volume_get(self.context, volume_id) is not None
         with db.ctxmgr.writer.using(self.context) as session:
             session.add(bdm)
-            session.add(models.Volume(id=volume_id, project_id=PROJECT,
-                                      status=status))
+            if not known:  # a second attachment of a multiattach volume
+                session.add(models.Volume(id=volume_id, project_id=PROJECT,
+                                          status=status))
             session.flush()
             if deleted:
                 bdm.deleted = bdm.id
@@ -382,6 +384,9 @@ class Deployment(fixtures.Fixture):
         """From now on every detach_volume cast raises, as publishing to
         an unreachable broker does."""
         class Broken:
+            def can_send_version(self, version):
+                return True
+
             def prepare(self, **kwargs):
                 return self
 

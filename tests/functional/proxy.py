@@ -1,6 +1,6 @@
-"""A TCP forwarder on loopback that a test can cut and restore, to make a
-database server or a message broker unreachable for the processes behind
-it without stopping the shared service."""
+"""A TCP forwarder on loopback that a test can cut, stall and restore, to
+make a database server or a message broker unreachable (or silent) for the
+processes behind it without stopping the shared service."""
 
 import socket
 import threading
@@ -15,6 +15,9 @@ class Proxy:
         self._listener = None
         self._lock = threading.Lock()
         self._sockets = set()
+        # Set while bytes flow; cleared by stall().
+        self._flowing = threading.Event()
+        self._flowing.set()
 
     def start(self):
         listener = socket.socket()
@@ -41,7 +44,19 @@ class Proxy:
                 pass
             sock.close()
 
-    restore = start
+    def stall(self):
+        """Keep every connection open and accept new ones, but forward
+        nothing more either way: a server that stopped answering."""
+        self._flowing.clear()
+
+    def resume(self):
+        """Forward again after :meth:`stall`."""
+        self._flowing.set()
+
+    def restore(self):
+        """Accept connections again after :meth:`cut`."""
+        self._flowing.set()
+        return self.start()
 
     def _accept(self, listener):
         while True:
@@ -71,6 +86,9 @@ class Proxy:
                 data = src.recv(65536)
                 if not data:
                     break
+                while not self._flowing.wait(1):
+                    if self._listener is None:
+                        return
                 dst.sendall(data)
         except OSError:
             pass

@@ -152,6 +152,39 @@ class TestCinderShelvedOffloaded(CinderTestCase):
                          self.cinder.actions(volume))
 
 
+class TestCinderRepair(base.TestCase):
+    """The worker's repair asks Cinder with [cinder]'s own credentials."""
+
+    def test_crash_between_cinder_and_the_mapping_is_repaired(self):
+        cinder = fake_cinder.FakeCinder()
+        cinder.tokens.update({TOKEN, 'service-token'})
+        http = self.useFixture(ff.HTTPServer(cinder))
+        dep = self.useFixture(ff.Deployment(extra_conf=(
+            '[volume]\nbackend = cinder\n'
+            '[cinder]\nendpoint_override = %s/v3/%s\n'
+            'auth_type = admin_token\nendpoint = %s/v3/%s\n'
+            'token = service-token\n'
+            % (http.url, ff.PROJECT, http.url, ff.PROJECT))))
+        server = dep.add_server()
+        volume = dep.add_volume(server)
+        bdm = dep.attachment(server, volume)
+        # Cinder finished (attachment deleted, volume available), the
+        # worker died before dropping the mapping.
+        cinder.add_volume(volume, 'available')
+        action_id = dep.db.action_start(dep.context, server, 'detach_volume')
+        dep.db.action_event_start(dep.context, action_id,
+                                  'compute_detach_volume', dep.host(ff.HOST))
+        manager = dep.runtime.compute_manager(dep.host(ff.HOST))
+        self.assertEqual(1, manager.repair())
+        self.assertIsNone(dep.attachment(server, volume))
+        self.assertEqual([('compute_detach_volume', 'Success')],
+                         [(e.event, e.result)
+                          for e in dep.action_events(action_id)])
+        self.assertIsNotNone(bdm.attachment_id)
+        self.assertEqual(['service-token'],
+                         [c['token'] for c in cinder.calls])
+
+
 class TestCinderCatalog(base.TestCase):
     """No endpoint_override: the endpoint comes from the token's catalog,
     as keystonemiddleware hands it on."""

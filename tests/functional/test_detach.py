@@ -400,10 +400,12 @@ class TestDetachSuccess(base.DeploymentTestCase):
         self.assertIsNotNone(self.dep.attachment(server, volume))
 
     def test_restarted_worker_finishes_a_detach_left_detaching(self):
-        # The API began and cast; the worker died before finishing (the
-        # message was acknowledged on receipt and is gone).
+        # The API began, recorded its action and cast; the worker died
+        # before finishing (the message was acknowledged on receipt and is
+        # gone).
         server = self.dep.add_server(host='compute-c')
         volume = self.dep.add_volume(server, status='detaching')
+        self.dep.db.action_start(self.dep.context, server, 'detach_volume')
         other = self.dep.add_volume(server)
         elsewhere = self.dep.add_volume(self.dep.add_server(),
                                         status='detaching')

@@ -111,10 +111,37 @@ class TestDetachVolume(testtools.TestCase):
         def broken(context, volume_id):
             raise RuntimeError('volume service gone too')
         self.volumes.roll_detaching = broken
-        self.assertRaises(exception.ComputeUnavailable,
-                          self.api.detach_volume, self.context,
-                          self._instance(), _bdm())
+        exc = self.assertRaises(exception.ComputeUnavailable,
+                                self.api.detach_volume, self.context,
+                                self._instance(), _bdm())
         self.assertIn(('action_destroy', 42), self.volumes.calls)
+        # The repair rolls it back (no action): the message says so.
+        self.assertEqual(
+            'The compute service could not be reached; the volume could '
+            'not be set back to in-use yet and shows "detaching" until the '
+            'repair of its compute host does it (within a few minutes).  '
+            'Try again then.', exc.message)
+
+    def test_failed_undo_of_action_and_volume_says_it_finishes(self):
+        self.rpc.error = RuntimeError('boom')
+
+        def broken(*args):
+            raise RuntimeError('database gone too')
+        self.volumes.roll_detaching = broken
+        self.db.action_destroy = broken
+        exc = self.assertRaises(exception.ComputeUnavailable,
+                                self.api.detach_volume, self.context,
+                                self._instance(), _bdm())
+        self.assertIn('the compute host will finish it', exc.message)
+
+    def test_undone_says_nothing_was_changed(self):
+        self.rpc.error = RuntimeError('boom')
+        exc = self.assertRaises(exception.ComputeUnavailable,
+                                self.api.detach_volume, self.context,
+                                self._instance(), _bdm())
+        self.assertEqual('The compute service could not be reached; '
+                         'nothing was changed.  Try again later.',
+                         exc.message)
 
     def test_checks_raise_before_any_write(self):
         cases = [

@@ -1,5 +1,6 @@
 """The reference worker: finishes once, rolls back on failure."""
 
+import datetime
 import types
 
 import testtools
@@ -13,7 +14,9 @@ class FakeDB:
         self.destroyed = []
         self.faults = []
         self.events = []
-        self.action = types.SimpleNamespace(id=9) if action else None
+        self.action = (types.SimpleNamespace(id=9, request_id='req-1',
+                                             events=[])
+                       if action else None)
 
     def bdm_get_by_volume_and_instance(self, context, volume_id, uuid):
         return self.bdm
@@ -36,19 +39,34 @@ class FakeDB:
     def bdm_get_all_by_host(self, context, host):
         return [self.bdm] if self.bdm else []
 
-    def bdm_destroy(self, context, bdm_id):
+    def detach_finish(self, context, bdm_id, volume_id=None,
+                      action_id=None, event_id=None):
         self.destroyed.append(bdm_id)
+        if event_id is not None:
+            self.events[event_id - 1][2] = 'Success'
+        return True
+
+    def actions_since(self, context, uuid, action, since):
+        return [self.action] if self.action else []
 
     def instance_fault_create(self, context, instance_uuid, **kwargs):
         self.faults.append(kwargs)
 
 
 class FakeVolumes:
+    shares_database = False
+
     def __init__(self, status):
         self.status = status
 
+    def get(self, context, volume_id):
+        return {'status': self.status, 'updated_at': None}
+
     def get_status(self, context, volume_id):
-        return self.status
+        return self.get(context, volume_id)['status']
+
+    def reattach(self, context, volume_id):
+        return False
 
     def detach(self, context, volume_id, attachment_id=None, connector=None):
         changed = self.status == 'detaching'
@@ -72,7 +90,8 @@ CONTEXT = types.SimpleNamespace(request_id='req-1', user_id='u',
 def _bdm():
     return types.SimpleNamespace(id=3, connection_info='{}',
                                  device_name='/dev/vdb', volume_id='v1',
-                                 instance_uuid='u1', attachment_id=None)
+                                 instance_uuid='u1', attachment_id=None,
+                                 created_at=datetime.datetime(2026, 1, 1))
 
 
 class TestManager(testtools.TestCase):
@@ -124,6 +143,13 @@ class TestManager(testtools.TestCase):
         self.assertEqual('available', volumes.status)
         self.assertEqual([3], db.destroyed)
 
+    def test_repair_without_an_action_rolls_back(self):
+        db, volumes = FakeDB(_bdm(), action=False), FakeVolumes('detaching')
+        self.assertEqual(1, manager.ComputeManager('h1', db,
+                                                   volumes).repair())
+        self.assertEqual('in-use', volumes.status)
+        self.assertEqual([], db.destroyed)
+
     def test_init_host_leaves_other_volumes(self):
         db, volumes = FakeDB(_bdm()), FakeVolumes('in-use')
         self.assertEqual(0, manager.ComputeManager('h1', db,
@@ -133,7 +159,7 @@ class TestManager(testtools.TestCase):
 
     def test_init_host_survives_an_unreachable_volume_service(self):
         class Down(FakeVolumes):
-            def get_status(self, context, volume_id):
+            def get(self, context, volume_id):
                 raise RuntimeError('block storage unreachable')
 
         db = FakeDB(_bdm())
