@@ -262,6 +262,22 @@ class TestAppFailure(base.TestCase):
         message = self.assertFault(response, 500, 'computeFault')
         self.assertNotIn('secret', message)
 
+    def test_head_body_of_any_app_dropped(self):
+        def app(environ, start_response):
+            start_response('200 OK', [('Content-Length', '4')])
+            return [b'body']
+        http = self.useFixture(ff.HTTPServer(app))
+        conn = Connection(http.port)
+        self.addCleanup(conn.close)
+        conn.send(request(b'HEAD', b'/') + request(
+            b'GET', b'/', [b'Connection: close']))
+        self.assertEqual('4', conn.response(head=True).headers[
+            'Content-Length'])
+        second = conn.response()
+        self.assertEqual('HTTP/1.1 200 OK', second.status_line)
+        self.assertEqual(b'body', second.body)
+        self.assertTrue(conn.closed())
+
     def test_stop_refuses_connections(self):
         http = self.useFixture(ff.HTTPServer(webob.Response()))
         port = http.port
