@@ -13,6 +13,7 @@ FAULT_NAMES = {
     409: 'conflictingRequest',
     413: 'overLimit',
     415: 'badMediaType',
+    501: 'notImplemented',
     503: 'serviceUnavailable',
 }
 

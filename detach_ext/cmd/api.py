@@ -8,9 +8,9 @@ instead, and ``detach-ext-compute`` per compute host.
 """
 
 import os
-import socketserver
+import signal
 import sys
-from wsgiref import simple_server
+import threading
 
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -21,6 +21,7 @@ from detach_ext.db import migration
 from detach_ext import demo
 from detach_ext import deploy
 from detach_ext import runtime
+from detach_ext import server as embedded_server
 
 LOG = logging.getLogger(__name__)
 
@@ -55,19 +56,6 @@ connection = sqlite:///{db_path}
 [detach_ext_database]
 create_nova_schema = true
 """
-
-
-class _ThreadingServer(socketserver.ThreadingMixIn,
-                       simple_server.WSGIServer):
-    daemon_threads = True
-    # socketserver's default backlog of 5 refuses connections when more
-    # clients than that arrive at once.
-    request_queue_size = 128
-
-
-class _Handler(simple_server.WSGIRequestHandler):
-    def log_message(self, format, *args):
-        LOG.info('%s %s', self.address_string(), format % args)
 
 
 def _port(conf):
@@ -129,21 +117,25 @@ def main(argv=None):
     logging.setup(conf, 'detach_ext')
     worker = _start_all_in_one(conf) if conf.all_in_one else None
     app = deploy.loadapp(conf)
-    server = simple_server.make_server(
-        conf.api.bind_host, _port(conf), app,
-        server_class=_ThreadingServer, handler_class=_Handler)
+    server = embedded_server.Server(app, conf.api.bind_host, _port(conf))
     # The port the server got (--port 0 picks a free one).
-    base = 'http://%s:%s' % (conf.api.bind_host, server.server_port)
+    base = 'http://%s:%s' % (conf.api.bind_host, server.port)
     if conf.all_in_one:
         _print_instructions(base)
     else:
         print('detach_ext is serving on %s' % base, flush=True)
+    stopping = threading.Event()
+
+    def _stop(signum, frame):
+        stopping.set()
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    server.start()
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        stopping.wait()
+        LOG.info('Stopping.')
     finally:
-        server.server_close()
+        server.stop()
         if worker is not None:
             worker.stop()
             worker.wait()

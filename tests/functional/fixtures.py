@@ -24,13 +24,11 @@ import io
 import logging
 import os
 import shutil
-import socketserver
 import subprocess
 import threading
 import time
 import urllib.parse
 import uuid
-from wsgiref import simple_server
 
 import fixtures
 from oslo_log import formatters
@@ -47,6 +45,7 @@ from detach_ext.db import models
 from detach_ext import deploy
 from detach_ext import rpc
 from detach_ext import runtime
+from detach_ext import server as embedded_server
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -448,41 +447,25 @@ class Deployment(fixtures.Fixture):
         return stream
 
 
-class _Server(socketserver.ThreadingMixIn, simple_server.WSGIServer):
-    daemon_threads = True
-    # socketserver's backlog of 5 refuses the connections of a burst of
-    # concurrent clients (the concurrency tests send 10 at once).
-    request_queue_size = 128
-
-
-class _QuietHandler(simple_server.WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 class HTTPServer(fixtures.Fixture):
-    """Serve a WSGI app on a free loopback port, in a thread."""
+    """Serve a WSGI app on a free loopback port, in a thread, with the
+    embedded server of ``detach-ext-api``."""
 
     def __init__(self, app):
         super().__init__()
         self.app = app
 
     def _setUp(self):
-        server = simple_server.make_server('127.0.0.1', 0, self.app,
-                                           server_class=_Server,
-                                           handler_class=_QuietHandler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        self._server = server
+        self._server = embedded_server.Server(self.app, log_requests=False)
+        self._server.start()
         self.addCleanup(self.stop)
-        self.port = server.server_port
-        self.url = 'http://127.0.0.1:%s' % server.server_port
+        self.port = self._server.port
+        self.url = self._server.url
 
     def stop(self):
         """Stop serving (the port then refuses connections)."""
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
 
 
