@@ -24,7 +24,9 @@ LOG = logging.getLogger(__name__)
 _IDENTITY_HEADERS = ('X-Identity-Status', 'X-User-Id', 'X-User-Name',
                      'X-Project-Id', 'X-Project-Name', 'X-Roles',
                      'X-Service-Catalog', 'X-Tenant-Id', 'X-User',
-                     'X-Tenant', 'X-Role', 'X-System-Scope')
+                     'X-Tenant', 'X-Role', 'X-System-Scope',
+                     'OpenStack-System-Scope', 'X-Domain-Id',
+                     'X-Domain-Name')
 
 
 class RequestId(request_id.RequestId):

@@ -88,7 +88,9 @@ def context_from_environ(environ, enforcer):
 
     Identity comes from the headers an auth filter set
     (keystonemiddleware, noauth2) or, behind Nova's own noauth2, from
-    ``nova.context``.
+    ``nova.context``.  As in Nova a user is enough: a token scoped to the
+    system or a domain has no project, and the URL and policy checks
+    answer it (400, 403) rather than "authentication required".
     """
     kwargs = {'enforcer': enforcer,
               'remote_address': environ.get('REMOTE_ADDR')}
@@ -105,7 +107,7 @@ def context_from_environ(environ, enforcer):
         context = detach_context.RequestContext.from_dict(values, **kwargs)
     else:
         return None
-    if not context.user_id or not context.project_id:
+    if not context.user_id:
         return None
     context.is_admin = enforcer.is_admin(context)
     return context
