@@ -161,6 +161,10 @@ class Router:
             return handler(req)
         if version is not None:
             req.environ[microversion.ENVIRON_KEY] = version
+        # Building the caller's context makes it the thread's current one
+        # (oslo.context); put back what was there (in front of Nova, Nova's
+        # own context) once answered.
+        previous = detach_context.get_current()
         try:
             response = self._dispatch(req, handler, match)
         except exception.DetachExtException as exc:
@@ -173,6 +177,8 @@ class Router:
             LOG.exception('The compute database is unreachable.')
             exc = exception.DatabaseUnavailable()
             response = fault.fault_response(exc.code, exc.message)
+        finally:
+            detach_context.set_current(previous)
         if version is not None:
             microversion.add_headers(response, version)
         return response

@@ -4,11 +4,15 @@ keystonemiddleware's own AuthTokenFixture stands in for Keystone: the
 real AuthProtocol runs, only its token lookup is answered by the fixture.
 """
 
+import io
+import logging
 import socket
 import uuid
 
 from keystoneauth1 import fixture as ksa_fixture
 from keystonemiddleware import fixture as ksm_fixture
+from oslo_context import context
+from oslo_log import formatters
 
 from tests.functional import base
 from tests.functional import fixtures as ff
@@ -78,6 +82,55 @@ class KeystonePipelineTestCase(base.TestCase):
                      'X-Project-Id': ff.PROJECT, 'X-User-Id': 'u1',
                      'X-Roles': 'admin'})
         self.assertFault(response, 401, 'unauthorized')
+
+
+    def capture_logs(self):
+        """Lines of detach_ext and keystonemiddleware as oslo.log formats
+        them in production (request id and user from the current
+        context)."""
+        stream = io.StringIO()
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(formatters.ContextFormatter(
+            project='detach_ext', config=self.dep.conf))
+        for name in ('detach_ext', 'keystonemiddleware'):
+            logger = logging.getLogger(name)
+            logger.addHandler(handler)
+            self.addCleanup(logger.removeHandler, handler)
+            self.addCleanup(logger.setLevel, logger.level)
+            logger.setLevel(logging.INFO)
+        return stream
+
+    def test_failed_authentication_logs_its_own_request_id(self):
+        # Both requests in this thread: the first one's context must not
+        # be what the second one's log lines are written under.
+        logs = self.capture_logs()
+        first = self.dep.delete(self.server, self.volume,
+                                token=self.token())
+        self.assertAccepted(first)
+        self.assertTrue(self.dep.wait_for(self.worker.idle))
+        logs.seek(0)
+        logs.truncate()
+        second = self.dep.delete(self.server, self.volume,
+                                 token='not-a-token')
+        self.assertFault(second, 401, 'unauthorized')
+        lines = logs.getvalue().splitlines()
+        self.assertNotEqual([], lines)
+        second_id = second.headers['x-openstack-request-id']
+        first_id = first.headers['x-openstack-request-id']
+        for line in lines:
+            self.assertIn(second_id, line)
+            self.assertNotIn(first_id, line)
+            self.assertNotIn('u1', line)
+            self.assertNotIn('alice', line)
+
+    def test_no_context_is_left_behind(self):
+        self.assertAccepted(self.dep.delete(self.server, self.volume,
+                                            token=self.token()))
+        self.assertIsNone(context.get_current())
+        self.assertFault(self.dep.delete(self.server, self.volume,
+                                         token='not-a-token'),
+                         401, 'unauthorized')
+        self.assertIsNone(context.get_current())
 
 
 class ScopedTokenTestCase(KeystonePipelineTestCase):
