@@ -39,7 +39,12 @@ def conf_for(global_conf, local_conf):
 
 
 def create_app(rt):
-    """The detach_ext WSGI app of a Runtime."""
+    """The detach_ext WSGI app of a Runtime.
+
+    :raises detach_ext.policy.InvalidPolicyFile: the policy file cannot be
+        parsed (checked now, not at the first request).
+    """
+    rt.enforcer
     return router.Router(rt)
 
 
