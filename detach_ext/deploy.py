@@ -60,7 +60,8 @@ def filter_factory(global_conf, **local_conf):
 
     def _filter(application):
         return router.DetachFilter(application, app,
-                                   rt.conf.api.filter_serves_reads)
+                                   rt.conf.api.filter_serves_reads,
+                                   rt.conf.api.compute_link_prefix)
     return _filter
 
 

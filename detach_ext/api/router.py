@@ -254,13 +254,14 @@ class DetachFilter:
     wrapped API, which answers it exactly as it would without detach_ext.
     """
 
-    def __init__(self, application, router, serve_reads=False):
+    def __init__(self, application, router, serve_reads=False,
+                 link_prefix=None):
         self.application = application
         self.router = router
         self.serve_reads = serve_reads
         self.versions = WrappedVersions(application)
         # Requests detach_ext does not answer go on through this.
-        self.passthrough = (versions.VersionsFilter(application)
+        self.passthrough = (versions.VersionsFilter(application, link_prefix)
                             if serve_reads else application)
 
     def __call__(self, environ, start_response):

@@ -201,6 +201,24 @@ class FilterServingReadsTestCase(base.TestCase):
         self.assertEqual([], CALLS)
 
 
+    def test_version_links_use_compute_link_prefix(self):
+        dep = self.useFixture(ff.Deployment(extra_conf=(
+            '[api]\nfilter_serves_reads = true\n'
+            'compute_link_prefix = https://compute.example.com\n')))
+        ini = os.path.join(dep.dir, 'api-paste.ini')
+        with open(ini, 'w') as f:
+            f.write(PASTE % {'conf': dep.conf_path})
+        app = paste_deploy.loadapp('config:' + ini)
+        response = webob.Request.blank('/', headers={
+            'Host': 'evil.example',
+            'X-Auth-Token': 'demo:' + ff.PROJECT}).get_response(app)
+        self.assertEqual(
+            ['https://compute.example.com/v2/',
+             'https://compute.example.com/v2.1/'],
+            [v['links'][0]['href'] for v in
+             json.loads(response.body)['versions']])
+
+
 class FilterContextTestCase(base.TestCase):
     """In front of Nova the thread's current context (Nova's, which its
     log lines are written under) is the same after detach_ext answered."""
