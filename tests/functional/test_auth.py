@@ -83,7 +83,6 @@ class KeystonePipelineTestCase(base.TestCase):
                      'X-Roles': 'admin'})
         self.assertFault(response, 401, 'unauthorized')
 
-
     def capture_logs(self):
         """Lines of detach_ext and keystonemiddleware as oslo.log formats
         them in production (request id and user from the current

@@ -200,7 +200,6 @@ class FilterServingReadsTestCase(base.TestCase):
             self.assertIn(key, json.loads(response.body))
         self.assertEqual([], CALLS)
 
-
     def test_version_links_use_compute_link_prefix(self):
         dep = self.useFixture(ff.Deployment(extra_conf=(
             '[api]\nfilter_serves_reads = true\n'

@@ -61,7 +61,6 @@ class TestFaultWrapper(testtools.TestCase):
         self.assertEqual('Keystone uri=x',
                          response.headers['WWW-Authenticate'])
 
-
     def test_webob_error_page_becomes_its_detail(self):
         # keystonemiddleware answers "Keystone is down" with a webob error
         # page: its JSON, HTML and text forms all become one sentence.
