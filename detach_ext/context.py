@@ -67,6 +67,27 @@ class RequestContext(context.RequestContext):
         return super().from_dict(values, **kwargs)
 
 
+def get_current():
+    """The context this thread's log lines are written under, or None."""
+    return context.get_current()
+
+
+def set_current(ctxt):
+    """Make ``ctxt`` the context this thread's log lines are written under
+    (oslo.log reads it); None: no context.
+
+    oslo.context keeps the context of the newest RequestContext built with
+    ``overwrite=True`` (its default) in a thread local and never forgets
+    it, so a request that builds none would log under the previous
+    request's id and user.
+    """
+    if ctxt is not None:
+        ctxt.update_store()
+    else:
+        # oslo.context can set its store but offers no way to empty it.
+        context._request_store.__dict__.pop('context', None)
+
+
 def get_admin_context():
     """A context for the service's own work (schema, demo data)."""
     return RequestContext(user_id=None, project_id=None, is_admin=True,

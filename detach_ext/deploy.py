@@ -39,7 +39,12 @@ def conf_for(global_conf, local_conf):
 
 
 def create_app(rt):
-    """The detach_ext WSGI app of a Runtime."""
+    """The detach_ext WSGI app of a Runtime.
+
+    :raises detach_ext.policy.InvalidPolicyFile: the policy file cannot be
+        parsed (checked now, not at the first request).
+    """
+    rt.enforcer
     return router.Router(rt)
 
 
@@ -55,7 +60,8 @@ def filter_factory(global_conf, **local_conf):
 
     def _filter(application):
         return router.DetachFilter(application, app,
-                                   rt.conf.api.filter_serves_reads)
+                                   rt.conf.api.filter_serves_reads,
+                                   rt.conf.api.compute_link_prefix)
     return _filter
 
 

@@ -1,10 +1,17 @@
 """The policy enforcer: rules from code, overrides from the operator's file."""
 
 from oslo_config import cfg
+from oslo_log import log as logging
 from oslo_policy import policy
 
 from detach_ext import exception
 from detach_ext import policies
+
+LOG = logging.getLogger(__name__)
+
+
+class InvalidPolicyFile(ValueError):
+    """The operator's policy file cannot be read as rules."""
 
 
 class Enforcer:
@@ -13,12 +20,33 @@ class Enforcer:
     :param conf: the ConfigOpts whose ``[oslo_policy]`` names the file of
         overrides (looked up beside the configuration files, re-read when
         it changes).
+    :raises InvalidPolicyFile: if that file cannot be parsed now: a process
+        refuses to start rather than enforce rules other than the
+        operator's.
+
+    A file that is edited into something unparsable later is reported
+    once (an error in the log) and otherwise ignored: every process goes
+    on enforcing the rules it read last, until the file changes again.
     """
 
     def __init__(self, conf):
         self._enforcer = make_enforcer(conf)
 
+    def _reload(self):
+        # oslo.policy re-reads a file whose mtime changed on every check
+        # and raises if it cannot parse it; having noted the new mtime, it
+        # then keeps the rules it had without trying again.
+        try:
+            self._enforcer.load_rules()
+        except Exception as exc:  # whatever the file holds
+            LOG.error('The policy file %(path)s cannot be read as rules '
+                      '(%(error)s); the rules read before stay in force '
+                      'until the file is fixed.',
+                      {'path': self._enforcer.policy_path,
+                       'error': _one_line(exc)})
+
     def authorize(self, action, target, context):
+        self._reload()
         try:
             return self._enforcer.authorize(
                 action, target, context, do_raise=True,
@@ -28,13 +56,23 @@ class Enforcer:
 
     def is_admin(self, context):
         """Whether ``context_is_admin`` holds for the caller."""
+        self._reload()
         return self._enforcer.authorize('context_is_admin', {}, context)
+
+
+def _one_line(exc):
+    return ' '.join(str(exc).split()) or type(exc).__name__
 
 
 def make_enforcer(conf):
     enforcer = policy.Enforcer(conf)
     enforcer.register_defaults(policies.list_rules())
-    enforcer.load_rules()
+    try:
+        enforcer.load_rules()
+    except Exception as exc:  # whatever the file holds
+        raise InvalidPolicyFile(
+            'The policy file %s cannot be read as rules: %s'
+            % (enforcer.policy_path, _one_line(exc))) from exc
     return enforcer
 
 

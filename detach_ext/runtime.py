@@ -33,12 +33,21 @@ class Runtime:
     def __init__(self, conf):
         self.conf = conf
         self.db = db_api.Database(conf)
-        self.enforcer = policy.Enforcer(conf)
+        self._enforcer = None
         self.volume_api = volume.get_api(conf, self.db)
         self._transport = None
         self._notification_transport = None
         self._compute_api = None
         self._cells = None
+
+    @property
+    def enforcer(self):
+        """The policy enforcer, built on first use: the API builds it as
+        it loads (and refuses to start on a broken policy file); the
+        compute worker, which enforces no policy, never does."""
+        if self._enforcer is None:
+            self._enforcer = policy.Enforcer(self.conf)
+        return self._enforcer
 
     @property
     def transport(self):

@@ -1,6 +1,7 @@
 """Fault bodies as Nova answers them: ``{"<name>": {"message", "code"}}``."""
 
 import json
+import re
 
 import webob
 
@@ -46,16 +47,40 @@ def is_fault(response):
             [fault_name(response.status_int)])
 
 
+# webob's error pages (keystonemiddleware raises webob.exc errors) put the
+# status, webob's generic explanation and the raiser's own detail in
+# paragraphs separated by blank lines (text) or <br /> (HTML, and the
+# "message" of the JSON form).
+_PARAGRAPH_BREAK = re.compile(r'<br\s*/?>|\n\s*\n', re.IGNORECASE)
+_MARKUP = re.compile(r'<head>.*?</head>|<h1>.*?</h1>|<[^>]*>',
+                     re.IGNORECASE | re.DOTALL)
+
+
+def _sentence(text, status):
+    """The last paragraph of ``text`` without markup: the most specific
+    thing an error page says (its raiser's detail), as one clean line."""
+    paragraphs = (' '.join(_MARKUP.sub(' ', part).split())
+                  for part in _PARAGRAPH_BREAK.split(text))
+    paragraphs = [p for p in paragraphs if p and p != status]
+    return paragraphs[-1] if paragraphs else ''
+
+
 def message_of(response):
-    """The human message of an error response built by someone else
-    (keystonemiddleware's ``{"error": {"message": ...}}``, plain text)."""
+    """The human message of an error response built by someone else:
+    keystonemiddleware's ``{"error": {"message": ...}}``, or a webob error
+    page (JSON, HTML or text), as one sentence without markup."""
     try:
         body = json.loads(response.body)
     except ValueError:
         body = None
-    if isinstance(body, dict) and len(body) == 1:
-        inner = next(iter(body.values()))
+    text = None
+    if isinstance(body, dict):
+        inner = next(iter(body.values())) if len(body) == 1 else None
         if isinstance(inner, dict) and inner.get('message'):
-            return str(inner['message'])
-    text = response.text.strip() if response.body else ''
-    return text or response.status.split(' ', 1)[-1]
+            text = str(inner['message'])
+        elif isinstance(body.get('message'), str):
+            text = body['message']
+    elif response.body:
+        text = response.text
+    message = _sentence(text or '', response.status)
+    return message or response.status.split(' ', 1)[-1]

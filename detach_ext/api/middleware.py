@@ -16,6 +16,7 @@ import webob.dec
 
 from detach_ext.api import base
 from detach_ext.api import fault
+from detach_ext import context as detach_context
 from detach_ext import deploy
 
 LOG = logging.getLogger(__name__)
@@ -24,7 +25,9 @@ LOG = logging.getLogger(__name__)
 _IDENTITY_HEADERS = ('X-Identity-Status', 'X-User-Id', 'X-User-Name',
                      'X-Project-Id', 'X-Project-Name', 'X-Roles',
                      'X-Service-Catalog', 'X-Tenant-Id', 'X-User',
-                     'X-Tenant', 'X-Role', 'X-System-Scope')
+                     'X-Tenant', 'X-Role', 'X-System-Scope',
+                     'OpenStack-System-Scope', 'X-Domain-Id',
+                     'X-Domain-Name')
 
 
 class RequestId(request_id.RequestId):
@@ -43,6 +46,18 @@ class FaultWrapper(base.Middleware):
 
     @webob.dec.wsgify
     def __call__(self, req):
+        # Until the app knows who is calling (and after the request), log
+        # lines carry this request's id and no user: never the context of
+        # the request this thread answered before.
+        detach_context.set_current(detach_context.RequestContext(
+            request_id=req.environ.get(request_id.ENV_REQUEST_ID),
+            global_request_id=req.environ.get(request_id.GLOBAL_REQ_ID)))
+        try:
+            return self._answer(req)
+        finally:
+            detach_context.set_current(None)
+
+    def _answer(self, req):
         try:
             response = req.get_response(self.application)
         except Exception:

@@ -88,7 +88,9 @@ def context_from_environ(environ, enforcer):
 
     Identity comes from the headers an auth filter set
     (keystonemiddleware, noauth2) or, behind Nova's own noauth2, from
-    ``nova.context``.
+    ``nova.context``.  As in Nova a user is enough: a token scoped to the
+    system or a domain has no project, and the URL and policy checks
+    answer it (400, 403) rather than "authentication required".
     """
     kwargs = {'enforcer': enforcer,
               'remote_address': environ.get('REMOTE_ADDR')}
@@ -105,7 +107,7 @@ def context_from_environ(environ, enforcer):
         context = detach_context.RequestContext.from_dict(values, **kwargs)
     else:
         return None
-    if not context.user_id or not context.project_id:
+    if not context.user_id:
         return None
     context.is_admin = enforcer.is_admin(context)
     return context
@@ -159,6 +161,10 @@ class Router:
             return handler(req)
         if version is not None:
             req.environ[microversion.ENVIRON_KEY] = version
+        # Building the caller's context makes it the thread's current one
+        # (oslo.context); put back what was there (in front of Nova, Nova's
+        # own context) once answered.
+        previous = detach_context.get_current()
         try:
             response = self._dispatch(req, handler, match)
         except exception.DetachExtException as exc:
@@ -171,6 +177,8 @@ class Router:
             LOG.exception('The compute database is unreachable.')
             exc = exception.DatabaseUnavailable()
             response = fault.fault_response(exc.code, exc.message)
+        finally:
+            detach_context.set_current(previous)
         if version is not None:
             microversion.add_headers(response, version)
         return response
@@ -246,13 +254,14 @@ class DetachFilter:
     wrapped API, which answers it exactly as it would without detach_ext.
     """
 
-    def __init__(self, application, router, serve_reads=False):
+    def __init__(self, application, router, serve_reads=False,
+                 link_prefix=None):
         self.application = application
         self.router = router
         self.serve_reads = serve_reads
         self.versions = WrappedVersions(application)
         # Requests detach_ext does not answer go on through this.
-        self.passthrough = (versions.VersionsFilter(application)
+        self.passthrough = (versions.VersionsFilter(application, link_prefix)
                             if serve_reads else application)
 
     def __call__(self, environ, start_response):

@@ -6,6 +6,7 @@ pipelines.  Only what detach_ext supports is advertised.
 """
 
 import re
+import urllib.parse
 
 import webob
 import webob.dec
@@ -44,8 +45,24 @@ def _document(base_url, name):
     return doc
 
 
-def response(req, kind):
-    base_url = req.application_url.rstrip('/')
+def link_prefix(url, prefix):
+    """``url`` under ``prefix`` as Nova's ``[api] compute_link_prefix``
+    puts it: the prefix's scheme and host, its path before the URL's."""
+    if not prefix:
+        return url
+    parts = list(urllib.parse.urlsplit(url))
+    prefix_parts = urllib.parse.urlsplit(prefix)
+    parts[0:2] = prefix_parts[0:2]
+    parts[2] = prefix_parts[2] + parts[2]
+    return urllib.parse.urlunsplit(parts).rstrip('/')
+
+
+def response(req, kind, prefix=None):
+    """The version document ``kind`` (:func:`match`).
+
+    :param prefix: ``[api] compute_link_prefix``.
+    """
+    base_url = link_prefix(req.application_url, prefix).rstrip('/')
     if kind == 'root':
         return webob.Response(json={'versions': [
             _document(base_url, name) for name in ('v2', 'v2.1')]})
@@ -60,10 +77,28 @@ def response(req, kind):
 
 
 class VersionsFilter(base.Middleware):
-    """Answer version documents; pass everything else on."""
+    """Answer version documents; pass everything else on.
+
+    :param link_prefix: ``[api] compute_link_prefix``.
+    """
+
+    def __init__(self, application, link_prefix=None):
+        super().__init__(application)
+        self.link_prefix = link_prefix
+
+    @classmethod
+    def factory(cls, global_conf, **local_conf):
+        """The paste filter, reading ``[api] compute_link_prefix`` from
+        detach_ext's own configuration files."""
+        # Imported here: deploy imports the router, which imports this.
+        from detach_ext import deploy
+        prefix = deploy.conf_for(global_conf,
+                                 local_conf).api.compute_link_prefix
+        return lambda app: cls(app, prefix)
+
     @webob.dec.wsgify
     def __call__(self, req):
         kind = match(req.environ)
         if kind is None:
             return req.get_response(self.application)
-        return response(req, kind)
+        return response(req, kind, self.link_prefix)

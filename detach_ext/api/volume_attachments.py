@@ -22,12 +22,28 @@ def check_project_id(context, project_id):
         raise exception.ProjectIdMismatch(project_id, context.project_id)
 
 
+def _uuid(value):
+    """``value`` in lower case if it is a UUID, else None.
+
+    Nova's ids are stored in lower case; compared as the client wrote them
+    an upper-case id would be found on MariaDB (case-insensitive collation)
+    and not on PostgreSQL or SQLite.  Lower-cased, every backend answers
+    alike.
+    """
+    return value.lower() if uuidutils.is_uuid_like(value) else None
+
+
 def _authorized_instance(context, compute_api, server_id, project_id,
                          action):
     """Checks 2 to 5 of the table: project, server, policy."""
     if project_id is not None:
         check_project_id(context, project_id)
-    if not uuidutils.is_uuid_like(server_id):
+    if _uuid(server_id) is None:
+        raise exception.InstanceNotFound(instance_id=server_id)
+    server_id = _uuid(server_id)
+    if context.project_id is None and not context.is_admin:
+        # A system- or domain-scoped token of a non-administrator owns no
+        # server (Nova's project filter finds none either).
         raise exception.InstanceNotFound(instance_id=server_id)
     instance = compute_api.get_instance(context, server_id)
     context.can(action, target={'project_id': instance.project_id})
@@ -35,10 +51,10 @@ def _authorized_instance(context, compute_api, server_id, project_id,
 
 
 def _attachment(context, compute_api, instance, volume_id):
-    if not uuidutils.is_uuid_like(volume_id):
+    if _uuid(volume_id) is None:
         raise exception.VolumeNotAttached(instance_uuid=instance.uuid,
                                           volume_id=volume_id)
-    return compute_api.get_attachment(context, instance, volume_id)
+    return compute_api.get_attachment(context, instance, _uuid(volume_id))
 
 
 def _view(bdm, version):
@@ -122,7 +138,7 @@ def show(req, context, compute_api, server_id, attachment_id,
     if version >= microversion.SHOW_ATTACHMENT_ID and not bdm.attachment_id:
         # Nova: the 2.89 view needs an attachment id this mapping lacks.
         raise exception.VolumeNotAttached(instance_uuid=instance.uuid,
-                                          volume_id=attachment_id)
+                                          volume_id=bdm.volume_id)
     return webob.Response(json={'volumeAttachment': _view(bdm, version)})
 
 

@@ -25,6 +25,14 @@ OPTS = [
                      'also answer GET of the volume attachments and the '
                      'version documents, instead of passing them to that '
                      'API (which already answers them).'),
+    cfg.StrOpt('compute_link_prefix',
+               help='Nova\'s option of the same name: the scheme, host, '
+                    'port and path prefix of the links in the version '
+                    'documents (e.g. https://compute.example.com/nova), in '
+                    'place of those of the request, which come from the '
+                    'client\'s Host header.  Set it behind a proxy or load '
+                    'balancer.  Empty (the default): links follow the '
+                    'request.'),
     cfg.HostAddressOpt('bind_host',
                        default='127.0.0.1',
                        help='The address the embedded API server (the '

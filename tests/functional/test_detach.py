@@ -292,6 +292,23 @@ class TestDetachSuccess(base.DeploymentTestCase):
         self.assertFault(self.dep.delete(server, volume), 404,
                          'itemNotFound')
 
+    def test_delete_upper_case_ids_202(self):
+        # Ids are compared in lower case, whatever the database's
+        # collation: the same answer on SQLite, MariaDB and PostgreSQL.
+        server = self.dep.add_server()
+        volume = self.dep.add_volume(server)
+        self.assertAccepted(self.dep.delete(server.upper(), volume.upper()))
+        self.assertTrue(self.dep.wait_for(
+            lambda: self.dep.attachment(server, volume) is None))
+        self.assertEqual(volume, self.worker.received[0]['volume_id'])
+        self.assertEqual('available', self.dep.volume_status(volume))
+
+    def test_delete_upper_case_missing_server_404(self):
+        server = str(uuid.uuid4())
+        self.assertFault(self.dep.delete(server.upper(), str(uuid.uuid4())),
+                         404, 'itemNotFound',
+                         'Instance %s could not be found.' % server)
+
     def test_delete_cast_goes_to_the_servers_host(self):
         server = self.dep.add_server(host=ff.OTHER_HOST)
         volume = self.dep.add_volume(server)

@@ -3,10 +3,14 @@
 import json
 import os
 
+from oslo_context import context
 from paste import deploy as paste_deploy
 import webob
 import webob.dec
 
+from detach_ext.api import middleware
+from detach_ext import context as detach_context
+from detach_ext import deploy
 from tests.functional import base
 from tests.functional import fixtures as ff
 
@@ -195,3 +199,41 @@ class FilterServingReadsTestCase(base.TestCase):
             self.assertEqual(200, response.status_int, response.text)
             self.assertIn(key, json.loads(response.body))
         self.assertEqual([], CALLS)
+
+    def test_version_links_use_compute_link_prefix(self):
+        dep = self.useFixture(ff.Deployment(extra_conf=(
+            '[api]\nfilter_serves_reads = true\n'
+            'compute_link_prefix = https://compute.example.com\n')))
+        ini = os.path.join(dep.dir, 'api-paste.ini')
+        with open(ini, 'w') as f:
+            f.write(PASTE % {'conf': dep.conf_path})
+        app = paste_deploy.loadapp('config:' + ini)
+        response = webob.Request.blank('/', headers={
+            'Host': 'evil.example',
+            'X-Auth-Token': 'demo:' + ff.PROJECT}).get_response(app)
+        self.assertEqual(
+            ['https://compute.example.com/v2/',
+             'https://compute.example.com/v2.1/'],
+            [v['links'][0]['href'] for v in
+             json.loads(response.body)['versions']])
+
+
+class FilterContextTestCase(base.TestCase):
+    """In front of Nova the thread's current context (Nova's, which its
+    log lines are written under) is the same after detach_ext answered."""
+
+    def test_wrapped_api_context_is_put_back(self):
+        dep = self.useFixture(ff.Deployment())
+        dep.start_worker(ff.HOST)
+        server = dep.add_server()
+        volume = dep.add_volume(server)
+        app = middleware.NoAuth2(deploy.filter_factory(
+            {'config_file': dep.conf_path})(_inner))
+        nova_context = context.RequestContext(request_id='req-nova')
+        self.addCleanup(detach_context.set_current, None)
+        req = webob.Request.blank(
+            '/v2.1/%s/servers/%s/os-volume_attachments/%s' % (
+                ff.PROJECT, server, volume), method='DELETE')
+        req.headers['X-Auth-Token'] = 'demo:' + ff.PROJECT
+        self.assertEqual(202, req.get_response(app).status_int)
+        self.assertIs(nova_context, context.get_current())

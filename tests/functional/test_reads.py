@@ -55,6 +55,18 @@ class TestAttachmentReads(base.DeploymentTestCase):
                                   'device': '/dev/vdb'}},
             json.loads(response.body))
 
+    def test_reads_upper_case_ids_200(self):
+        response = self.get(self.collection(self.server.upper()))
+        self.assertEqual(200, response.status_int, response.text)
+        self.assertEqual(3, len(json.loads(response.body)[
+            'volumeAttachments']))
+        response = self.get(self.collection(self.server.upper()) + '/' +
+                            self.volumes[0].upper())
+        self.assertEqual(200, response.status_int, response.text)
+        self.assertEqual({'id': self.volumes[0], 'serverId': self.server,
+                          'volumeId': self.volumes[0], 'device': '/dev/vdb'},
+                         json.loads(response.body)['volumeAttachment'])
+
     def test_reads_follow_the_detach_rules(self):
         other = self.dep.add_server(project=ff.OTHER_PROJECT)
         for path in (self.collection(), self.collection() + '/' +
@@ -276,6 +288,36 @@ class TestVersionDocuments(base.TestCase):
             self.assertIn('min_version', doc)
             self.assertEqual('self', doc['links'][0]['rel'])
 
+    def test_links_follow_the_host_header_by_default(self):
+        response = self.dep.request('/', 'GET',
+                                    headers={'Host': 'api.example:8774'})
+        self.assertEqual('http://api.example:8774/v2.1/', json.loads(
+            response.body)['versions'][1]['links'][0]['href'])
+
     def test_other_paths_still_need_a_token(self):
         response = self.dep.request('/v2.1/servers', 'GET')
         self.assertFault(response, 401, 'unauthorized')
+
+
+class TestComputeLinkPrefix(base.TestCase):
+    """[api] compute_link_prefix replaces the scheme, host and port of
+    version document links and prepends its path, as Nova's option does,
+    whatever Host header the client sent."""
+
+    def test_links_use_the_prefix(self):
+        dep = self.useFixture(ff.Deployment(
+            pipeline='main', extra_conf=ff.KEYSTONE_CONF + (
+                '[api]\ncompute_link_prefix = '
+                'https://compute.example.com/nova\n')))
+        for path in ('/', '/v2.1', '/v2/%s' % ff.PROJECT):
+            response = dep.request(path, 'GET',
+                                   headers={'Host': 'evil.example:666'})
+            self.assertEqual(200, response.status_int, response.text)
+            self.assertNotIn('evil', response.text)
+            body = json.loads(response.body)
+            docs = body.get('versions') or [body['version']]
+            for doc in docs:
+                self.assertEqual(
+                    'https://compute.example.com/nova/%s/'
+                    % {'v2.0': 'v2', 'v2.1': 'v2.1'}[doc['id']],
+                    doc['links'][0]['href'])

@@ -5,6 +5,7 @@ import json
 import testtools
 import webob
 import webob.dec
+import webob.exc
 
 from detach_ext.api import fault
 from detach_ext.api import middleware
@@ -59,6 +60,39 @@ class TestFaultWrapper(testtools.TestCase):
             json.loads(response.body))
         self.assertEqual('Keystone uri=x',
                          response.headers['WWW-Authenticate'])
+
+    def test_webob_error_page_becomes_its_detail(self):
+        # keystonemiddleware answers "Keystone is down" with a webob error
+        # page: its JSON, HTML and text forms all become one sentence.
+        @webob.dec.wsgify
+        def keystone_down(req):
+            raise webob.exc.HTTPServiceUnavailable(
+                'The Keystone service is temporarily unavailable.')
+
+        for accept in ('application/json', 'text/html', 'text/plain', None):
+            req = webob.Request.blank('/')
+            if accept:
+                req.headers['Accept'] = accept
+            response = req.get_response(middleware.FaultWrapper(
+                keystone_down))
+            self.assertEqual(
+                {'serviceUnavailable': {
+                    'message': 'The Keystone service is temporarily '
+                               'unavailable.',
+                    'code': 503}},
+                json.loads(response.body), accept)
+
+    def test_webob_error_page_without_detail(self):
+        @webob.dec.wsgify
+        def bare(req):
+            raise webob.exc.HTTPBadGateway()
+
+        req = webob.Request.blank('/', headers={'Accept': 'application/json'})
+        message = json.loads(req.get_response(
+            middleware.FaultWrapper(bare)).body)['computeFault']['message']
+        self.assertNotIn('<', message)
+        self.assertNotIn('{', message)
+        self.assertTrue(message)
 
 
 class TestNoAuth2(testtools.TestCase):
