@@ -111,7 +111,8 @@ class Stage:
 
     def __init__(self, args):
         self.args = args
-        self.run_id = 'ns%s' % uuid.uuid4().hex[:8]
+        # The prefix .ci/run sweeps vhosts by, should a run be killed.
+        self.run_id = 'detach_ext_test_nova_%s' % uuid.uuid4().hex[:8]
         self.dir = tempfile.mkdtemp(prefix='nova-stage-')
         self.procs = []
         self.databases = []
@@ -181,8 +182,8 @@ class Stage:
     def log_tail(self, name, lines=40):
         try:
             with open(os.path.join(self.dir, name + '.log'), 'rb') as f:
-                return b''.join(f.readlines()[-lines:]).decode('utf-8',
-                                                              'replace')
+                tail = b''.join(f.readlines()[-lines:])
+            return tail.decode('utf-8', 'replace')
         except OSError:
             return ''
 
@@ -254,8 +255,10 @@ class Stage:
                 if line.startswith('keystone = ') and \
                         line.endswith(' osapi_compute_app_v21'):
                     line = line.replace(' authtoken ', ' stage_noauth ')
-                    line = line.replace(' osapi_compute_app_v21',
-                                        ' detach_ext osapi_compute_app_v21')
+                    if not self.args.control:
+                        line = line.replace(
+                            ' osapi_compute_app_v21',
+                            ' detach_ext osapi_compute_app_v21')
                 out.append(line)
         out += ['', '[filter:detach_ext]',
                 'paste.filter_factory = detach_ext.deploy:filter_factory',
@@ -347,9 +350,11 @@ class Stage:
         log('nova-conductor and nova-compute (fake driver) up in %s'
             % ', '.join(CELLS))
 
-    def start_api(self, name, paste):
+    def start_api(self, name, paste, nova_extra=''):
         port = free_port()
         conf = self.nova_conf(name, 'cell1', name, 'cell0', paste)
+        with open(conf, 'a') as f:
+            f.write(nova_extra)
         # Nova parses sys.argv as its own command line (config.parse_args),
         # so gunicorn gets no arguments: its settings come from
         # gunicorn.conf.py in its working directory.
@@ -461,13 +466,20 @@ class Stage:
         if client == 'openstacksdk':
             import openstack
             from openstack.compute.v2 import server as sdk_server
+            sess = self.session(url)
+            responses = []
+            sess.session.hooks['response'].append(
+                lambda r, *a, **k: responses.append(r))
             conn = openstack.connection.Connection(
-                session=self.session(url),
-                compute_endpoint_override=url + '/v2.1')
+                session=sess, compute_endpoint_override=url + '/v2.1')
             conn.compute.delete_volume_attachment(
                 sdk_server.Server(id=server['uuid']), server['volume_id'])
-            return None, 'microversion %s' % conn.compute.get_endpoint_data(
-            ).max_microversion
+            delete = [r for r in responses if r.request.method == 'DELETE']
+            if not delete:
+                raise RuntimeError('openstacksdk sent no DELETE')
+            return (delete[-1].headers.get('x-openstack-request-id'),
+                    'openstacksdk negotiated %s' %
+                    delete[-1].request.headers.get('OpenStack-API-Version'))
         if client == 'novaclient':
             from novaclient import api_versions
             from novaclient import client as nova_client
@@ -500,6 +512,8 @@ class Stage:
     def answered_by_detach_ext(self, server, request_id, api='api'):
         """detach_ext logs the cast with the request id; Nova's own API
         never writes this line."""
+        if self.args.control:
+            return True
         with open(os.path.join(self.dir, api, 'nova.log'),
                   errors='replace') as f:
             for line in f:
@@ -638,6 +652,7 @@ class Stage:
         try:
             server = self.tap['primitive']
             try:
+                self.tap_service_up()
                 self.detach('http', '2.1', server)
                 message = read()
             except Exception as exc:
@@ -661,11 +676,33 @@ class Stage:
         finally:
             conn.close()
 
+    def tap_service_up(self):
+        """A live nova-compute service row for the wire tap's host, at
+        today's service version: Nova's API checks the host is up before
+        it casts (detach_ext does not look)."""
+        rows = self.sql('cell1', "SELECT id FROM services WHERE host=%s",
+                        (TAP_HOST,))
+        if rows:
+            self.sql('cell1', 'UPDATE services SET updated_at=NOW(), '
+                     'last_seen_up=NOW() WHERE host=%s', (TAP_HOST,))
+            return
+        version = self.sql('cell1', "SELECT MAX(version) FROM services "
+                           "WHERE `binary`='nova-compute'")[0][0]
+        self.sql('cell1', 'INSERT INTO services (created_at, updated_at, '
+                 'last_seen_up, host, `binary`, topic, report_count, '
+                 'disabled, deleted, version, uuid, forced_down) VALUES '
+                 "(NOW(), NOW(), NOW(), %s, 'nova-compute', 'compute', 1, "
+                 "0, 0, %s, %s, 0)", (TAP_HOST, version, str(uuid.uuid4())))
+
     def check_auto(self, key, ok, expected, read):
         name = '[upgrade_levels] compute = auto casts %s' % expected
         proc = None
         try:
-            url = self.start_api('api-' + key, self.auto_paste)
+            url = self.start_api(
+                'api-' + key, self.auto_paste,
+                '\n[upgrade_levels]\ncompute = auto\n'
+                if self.args.control else '')
+            self.tap_service_up()
             proc = self.procs[-1]
             self.detach('http', '2.1', self.tap[key], url=url)
             message = read()
@@ -685,9 +722,10 @@ class Stage:
                         server['uuid']])
         nova = json.loads(out.strip().splitlines()[-1])
         diffs = diff_primitive(nova, ours)
-        print('INFO: instance primitive cast by detach_ext vs Nova 34\'s '
+        print('INFO: instance primitive cast by %s vs Nova 34\'s '
               '(compute API get -> obj_to_primitive): %d difference(s)'
-              % len(diffs))
+              % ('Nova\'s API (control run)' if self.args.control
+                 else 'detach_ext', len(diffs)))
         for line in diffs:
             print('INFO:   ' + line)
 
@@ -706,23 +744,23 @@ def diff_primitive(nova, ours, path=''):
     diffs = []
     for key in ('nova_object.name', 'nova_object.version'):
         if nova.get(key) != ours.get(key):
-            diffs.append('%s%s: Nova %r, detach_ext %r'
+            diffs.append('%s%s: Nova %r, cast %r'
                          % (path, key, nova.get(key), ours.get(key)))
-    nd, od = nova.get('nova_object.data', {}), ours.get('nova_object.data',
-                                                         {})
+    nd = nova.get('nova_object.data', {})
+    od = ours.get('nova_object.data', {})
     for field in sorted(set(nd) | set(od)):
         where = '%s%s' % (path, field)
         if field not in od:
-            diffs.append('%s: only Nova sends it (%s)'
+            diffs.append('%s: only in Nova\'s (%s)'
                          % (where, _short(nd[field])))
         elif field not in nd:
-            diffs.append('%s: only detach_ext sends it (%s)'
+            diffs.append('%s: only in the cast (%s)'
                          % (where, _short(od[field])))
         elif isinstance(nd[field], dict) and 'nova_object.data' in \
                 nd[field] and isinstance(od[field], dict):
             diffs += diff_primitive(nd[field], od[field], where + '.')
         elif nd[field] != od[field]:
-            diffs.append('%s: Nova %s, detach_ext %s'
+            diffs.append('%s: Nova %s, cast %s'
                          % (where, _short(nd[field]), _short(od[field])))
     return diffs
 
@@ -825,10 +863,16 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--db-url',
                         default='mysql+pymysql://root@127.0.0.1:3306')
-    parser.add_argument('--rabbit', default='guest:guest@127.0.0.1:5672')
+    parser.add_argument('--rabbit', default='guest:guest@127.0.0.1:5672',
+                        help='user:password@host:port, or a rabbit:// URL')
+    parser.add_argument('--control', action='store_true',
+                        help="leave detach_ext out: Nova's own API answers "
+                             'the same checks (proves the checks, not '
+                             'detach_ext)')
     parser.add_argument('--keep', action='store_true',
                         help='keep the logs and configuration files')
     args = parser.parse_args()
+    args.rabbit = args.rabbit.replace('rabbit://', '').rstrip('/')
     hostport = args.db_url.split('@', 1)[1]
     args.db_host, _, port = hostport.partition(':')
     args.db_port = int(port or 3306)
