@@ -429,7 +429,9 @@ class Stage:
         self.detaches = []
         for cell in CELLS:
             for client, version in COMBINATIONS:
-                label = '%s %s' % (client, version or '(no version)')
+                label = '%s %s' % (client, version or (
+                    '(negotiated)' if client == 'openstacksdk'
+                    else '(no version)'))
                 server = self.new_server(cell, 'srv-%s-%s-%s' % (
                     cell, client, version or 'none'), COMPUTE_HOSTS[cell])
                 self.detaches.append((label, client, version, server))
