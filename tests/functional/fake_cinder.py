@@ -4,6 +4,11 @@ It keeps the state rules of Cinder's volume actions that detach_ext uses
 (in-use -> detaching -> available; anything else is a 400), answers with
 Cinder's fault bodies, requires a token it was told about, and records
 every call with the token it carried.
+
+It also answers what a real nova-compute asks when it detaches (the
+version document for its microversion check, the full volume body
+python-cinderclient reads, the attachment delete at 3.44), so
+tests/nova/cinder_standin.py can run it as Nova's block storage API.
 """
 
 import json
@@ -25,10 +30,18 @@ def _fault(code, name, message):
 
 class FakeCinder:
 
-    def __init__(self):
+    # The version document of Cinder's root: nova-compute reads the
+    # highest 3.x version here before a microversioned call.
+    VERSIONS = {'versions': [{'id': 'v3.0', 'status': 'CURRENT',
+                              'version': '3.70', 'min_version': '3.0',
+                              'updated': '2023-08-31T00:00:00Z',
+                              'links': []}]}
+
+    def __init__(self, any_token=False):
         self.volumes = {}
         self.attachments = {}
         self.tokens = set()
+        self.any_token = any_token
         self.calls = []
         self._lock = threading.Lock()
 
@@ -48,8 +61,10 @@ class FakeCinder:
 
     @webob.dec.wsgify
     def __call__(self, req):
+        if req.method == 'GET' and req.path.rstrip('/') in ('', '/v3'):
+            return webob.Response(json=self.VERSIONS)
         token = req.headers.get('X-Auth-Token')
-        if token not in self.tokens:
+        if token not in self.tokens and not (self.any_token and token):
             return _fault(401, 'error', 'The request you have made '
                                         'requires authentication.')
         with self._lock:
@@ -68,7 +83,7 @@ class FakeCinder:
                 return _fault(404, 'itemNotFound', 'Volume %s could not '
                               'be found.' % match.group('id'))
             if req.method == 'GET' and not match.group('action'):
-                return webob.Response(json={'volume': dict(volume)})
+                return webob.Response(json={'volume': self._body(volume)})
             if req.method == 'POST' and match.group('action'):
                 action, value = next(iter(json.loads(req.body).items()))
                 call['action'] = action
@@ -88,6 +103,20 @@ class FakeCinder:
             volume.update(status='available', attach_status='detached')
             return webob.Response(json={})
         return _fault(404, 'itemNotFound', 'Not found.')
+
+    @staticmethod
+    def _body(volume):
+        """The volume as Cinder's GET shows it (the fields
+        python-cinderclient and Nova's volume API read)."""
+        body = {'size': 1, 'availability_zone': 'nova',
+                'created_at': '2026-01-01T00:00:00.000000', 'name': None,
+                'description': None, 'volume_type': None,
+                'snapshot_id': None, 'bootable': 'false', 'metadata': {},
+                'attachments': [], 'multiattach': False,
+                'shared_targets': False, 'encrypted': False,
+                'service_uuid': 'a8bc4ff6-e7a2-4bbd-b4a5-3bd0dfd07b7c'}
+        body.update(volume)
+        return body
 
     def _action(self, volume, action, value):
         status = volume['status']

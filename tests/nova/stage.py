@@ -1,0 +1,908 @@
+"""The Nova stage: detach_ext inside Nova 34's own API, against real
+nova-compute services.
+
+Run by ``.ci/nova-stage`` with the stage's virtualenv (``.nova-venv``:
+nova==34.0.0, gunicorn, openstacksdk, python-novaclient, detach_ext)::
+
+    .nova-venv/bin/python -m tests.nova.stage
+
+What it builds, all of it removed at the end (also on failure):
+
+* MariaDB: Nova's API database, cell0, cell1 and cell2 (``nova-manage``);
+* RabbitMQ: one vhost per cell;
+* the Cinder stand-in (tests/nova/cinder_standin.py) as block storage API;
+* per cell a nova-conductor and a nova-compute (fake virt driver);
+* Nova's WSGI app (``nova.wsgi.osapi_compute``) under gunicorn, with
+  detach_ext in the v2.1 pipelines of Nova's api-paste.ini as the README
+  says;
+* servers created with Nova's own objects (tests/nova/nova_side.py).
+
+Then openstacksdk and python-novaclient detach volumes in both cells and
+the stage waits (bounded, on state) for nova-compute to finish each one.
+Each check prints PASS or FAIL; the last line is ``N passed, N failed``.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import uuid
+
+import pymysql
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+BIN = os.path.dirname(os.path.abspath(sys.executable))
+NOVA_PASTE = os.path.join(os.path.dirname(BIN), 'etc', 'nova',
+                          'api-paste.ini')
+
+USER = 'demo'
+PROJECT = uuid.uuid4().hex
+TOKEN = '%s:%s' % (USER, PROJECT)
+CELLS = ('cell1', 'cell2')
+COMPUTE_HOSTS = {'cell1': 'compute-c1', 'cell2': 'compute-c2'}
+TAP_HOST = 'tap-c1'  # no nova-compute: the stage reads its casts
+# A nova-compute service version whose compute RPC is 5.x (Xena's 55:
+# compute RPC 5.13), for [upgrade_levels] compute = auto.
+OLD_SERVICE_VERSION = 55
+# (client, microversion) of each detach that nova-compute finishes.
+COMBINATIONS = [('openstacksdk', None), ('novaclient', '2.1'),
+                ('novaclient', '2.20'), ('novaclient', '2.79'),
+                ('novaclient', '2.89'), ('novaclient', 'latest'),
+                ('http', None)]
+WAIT = 90  # seconds for a detach to be finished by nova-compute
+
+
+def log(msg):
+    print('[%6.1f] %s' % (time.monotonic() - START, msg), flush=True)
+
+
+START = time.monotonic()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout, what, interval=0.3):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+        except Exception as exc:  # not up yet
+            last = exc
+            value = None
+        if value:
+            return value
+        time.sleep(interval)
+    raise RuntimeError('timed out after %ss waiting for %s (%s)'
+                       % (timeout, what, last))
+
+
+class Results:
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+        self.info = []
+
+    def record(self, name, ok, detail=''):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+        print('%s: %s%s' % ('PASS' if ok else 'FAIL', name,
+                            (' -- ' + detail) if detail else ''),
+              flush=True)
+
+
+class Stage:
+
+    def __init__(self, args):
+        self.args = args
+        # The prefix .ci/run sweeps vhosts by, should a run be killed.
+        self.run_id = 'detach_ext_test_nova_%s' % uuid.uuid4().hex[:8]
+        self.dir = tempfile.mkdtemp(prefix='nova-stage-')
+        self.procs = []
+        self.databases = []
+        self.vhosts = []
+        self.results = Results()
+        self.db = {name: '%s_%s' % (self.run_id, name)
+                   for name in ('api', 'cell0') + CELLS}
+        self.vhost = {cell: '%s_%s' % (self.run_id, cell) for cell in CELLS}
+
+    # -- plumbing -------------------------------------------------------
+
+    def db_url(self, name):
+        return '%s/%s?charset=utf8' % (self.args.db_url, self.db[name])
+
+    def transport_url(self, cell):
+        return 'rabbit://%s/%s' % (self.args.rabbit, self.vhost[cell])
+
+    def sql(self, name, query, params=()):
+        conn = pymysql.connect(host=self.args.db_host,
+                               port=self.args.db_port,
+                               user=self.args.db_user, password='',
+                               database=self.db[name] if name else None,
+                               autocommit=True)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(query, params)
+                return cur.fetchall()
+        finally:
+            conn.close()
+
+    def rabbitmqctl(self, *args):
+        subprocess.run(['rabbitmqctl', '-q'] + list(args), check=True,
+                       stdout=subprocess.DEVNULL, timeout=60)
+
+    def start(self, name, argv, env=None, cwd=ROOT):
+        logf = open(os.path.join(self.dir, name + '.log'), 'ab')
+        proc = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
+                                cwd=cwd, env=dict(os.environ, **(env or {})),
+                                start_new_session=True)
+        proc.stage_name = name
+        self.procs.append(proc)
+        return proc
+
+    def stop(self, proc):
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+        if proc in self.procs:
+            self.procs.remove(proc)
+
+    def run(self, argv, timeout=300):
+        result = subprocess.run(argv, cwd=ROOT, capture_output=True,
+                                text=True, timeout=timeout)
+        if result.returncode:
+            raise RuntimeError('%s failed (%s):\n%s%s' % (
+                ' '.join(argv), result.returncode, result.stdout[-3000:],
+                result.stderr[-3000:]))
+        return result.stdout
+
+    def log_tail(self, name, lines=40):
+        try:
+            with open(os.path.join(self.dir, name + '.log'), 'rb') as f:
+                tail = b''.join(f.readlines()[-lines:])
+            return tail.decode('utf-8', 'replace')
+        except OSError:
+            return ''
+
+    def cleanup(self):
+        for proc in list(reversed(self.procs)):
+            try:
+                self.stop(proc)
+            except Exception as exc:
+                print('cleanup: stopping %s: %s' % (proc.stage_name, exc))
+        for name in self.databases:
+            try:
+                self.sql(None, 'DROP DATABASE IF EXISTS `%s`' % self.db[name])
+            except Exception as exc:
+                print('cleanup: dropping %s: %s' % (self.db[name], exc))
+        for cell in self.vhosts:
+            try:
+                self.rabbitmqctl('delete_vhost', self.vhost[cell])
+            except Exception as exc:
+                print('cleanup: vhost %s: %s' % (self.vhost[cell], exc))
+        if self.args.keep:
+            print('logs and configuration kept in %s' % self.dir)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    # -- configuration --------------------------------------------------
+
+    def nova_conf(self, name, cell, host, database, paste=None):
+        state = os.path.join(self.dir, name)
+        os.makedirs(state, exist_ok=True)
+        path = os.path.join(state, 'nova.conf')
+        with open(path, 'w') as f:
+            if database:
+                f.write(NOVA_DB_CONF % {'api_db': self.db_url('api'),
+                                        'db': self.db_url(database)})
+            f.write(NOVA_CONF % {
+                'host': host, 'state': state,
+                'log_file': os.path.join(state, 'nova.log'),
+                'transport_url': self.transport_url(cell),
+                'cinder': 'http://127.0.0.1:%d/v3/%%(project_id)s'
+                          % self.cinder_port,
+                'placement': 'http://127.0.0.1:%d/placement'
+                             % self.cinder_port,
+                'paste': paste or os.path.join(self.dir, 'api-paste.ini'),
+            })
+        return path
+
+    def detach_ext_conf(self, name, upgrade_levels=None):
+        path = os.path.join(self.dir, name)
+        text = DETACH_EXT_CONF % {
+            'transport_url': self.transport_url('cell1'),
+            'db': self.db_url('cell1'), 'api_db': self.db_url('api'),
+            'cinder': 'http://127.0.0.1:%d/v3/%%(project_id)s'
+                      % self.cinder_port}
+        if upgrade_levels:
+            text += '\n[upgrade_levels]\ncompute = %s\n' % upgrade_levels
+        with open(path, 'w') as f:
+            f.write(text)
+        return path
+
+    def paste_ini(self, name, detach_ext_conf):
+        """Nova's api-paste.ini with detach_ext right before the final app
+        of the v2.1 pipelines (README, "Drop-in for a Nova + Cinder
+        cloud"); Nova 34 has only the keystone pipeline, so detach_ext's
+        noauth2 filter stands in for keystonemiddleware's authtoken (it
+        sets the same identity headers keystonecontext reads)."""
+        out = []
+        with open(NOVA_PASTE) as f:
+            for line in f.read().splitlines():
+                if line.startswith('keystone = ') and \
+                        line.endswith(' osapi_compute_app_v21'):
+                    line = line.replace(' authtoken ', ' stage_noauth ')
+                    if not self.args.control:
+                        line = line.replace(
+                            ' osapi_compute_app_v21',
+                            ' detach_ext osapi_compute_app_v21')
+                out.append(line)
+        out += ['', '[filter:detach_ext]',
+                'paste.filter_factory = detach_ext.deploy:filter_factory',
+                'config_file = %s' % detach_ext_conf, '',
+                '[filter:stage_noauth]',
+                'paste.filter_factory = '
+                'detach_ext.api.middleware:NoAuth2.factory', '']
+        path = os.path.join(self.dir, name)
+        with open(path, 'w') as f:
+            f.write('\n'.join(out))
+        return path
+
+    # -- setup ----------------------------------------------------------
+
+    def setup(self):
+        for name in self.db:
+            self.sql(None, 'CREATE DATABASE `%s` CHARACTER SET utf8'
+                     % self.db[name])
+            self.databases.append(name)
+        for cell in CELLS:
+            self.rabbitmqctl('add_vhost', self.vhost[cell])
+            self.vhosts.append(cell)
+            self.rabbitmqctl('set_permissions', '-p', self.vhost[cell],
+                             self.args.rabbit.split(':')[0],
+                             '.*', '.*', '.*')
+        log('databases %s and vhosts %s created'
+            % (', '.join(self.db.values()), ', '.join(self.vhost.values())))
+
+        port_file = os.path.join(self.dir, 'cinder.port')
+        self.start('cinder-standin', [sys.executable, '-m',
+                                      'tests.nova.cinder_standin',
+                                      port_file])
+        self.cinder_port = int(wait_for(
+            lambda: os.path.exists(port_file) and open(port_file).read(),
+            30, 'the Cinder stand-in'))
+        self.cinder = 'http://127.0.0.1:%d' % self.cinder_port
+
+        self.conf = {
+            'api': self.nova_conf('api', 'cell1', 'api', 'cell0'),
+            'super': self.nova_conf('super', 'cell1', 'super', 'cell1'),
+        }
+        for cell in CELLS:
+            self.conf['conductor-' + cell] = self.nova_conf(
+                'conductor-' + cell, cell, 'conductor-' + cell, cell)
+            # nova-compute reaches the database through its conductor only.
+            self.conf['compute-' + cell] = self.nova_conf(
+                'compute-' + cell, cell, COMPUTE_HOSTS[cell], None)
+        self.detach_conf = self.detach_ext_conf('detach_ext.conf')
+        self.paste = self.paste_ini('api-paste.ini', self.detach_conf)
+        self.auto_conf = self.detach_ext_conf('detach_ext-auto.conf', 'auto')
+        self.auto_paste = self.paste_ini('api-paste-auto.ini',
+                                         self.auto_conf)
+
+        manage = [os.path.join(BIN, 'nova-manage'), '--config-file']
+        self.run(manage + [self.conf['api'], 'api_db', 'sync'])
+        self.run(manage + [self.conf['api'], 'cell_v2', 'map_cell0',
+                           '--database_connection', self.db_url('cell0')])
+        # cell0 (through its mapping) with cell1, and cell2, in parallel.
+        syncs = [subprocess.Popen(
+            manage + [self.conf['conductor-' + cell], 'db', 'sync'] +
+            (['--local_cell'] if cell != 'cell1' else []), cwd=ROOT,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            for cell in CELLS]
+        for cell, sync in zip(CELLS, syncs):
+            out = sync.communicate(timeout=300)[0]
+            if sync.returncode:
+                raise RuntimeError('db sync of %s failed:\n%s'
+                                   % (cell, out.decode()[-3000:]))
+        for cell in CELLS:
+            self.run(manage + [self.conf['api'], 'cell_v2', 'create_cell',
+                               '--name', cell,
+                               '--database_connection', self.db_url(cell),
+                               '--transport-url', self.transport_url(cell)])
+        log('Nova databases built with nova-manage (api, cell0, %s)'
+            % ', '.join(CELLS))
+
+        for cell in CELLS:
+            self.start('conductor-' + cell, [
+                os.path.join(BIN, 'nova-conductor'), '--config-file',
+                self.conf['conductor-' + cell]])
+            self.start('compute-' + cell, [
+                os.path.join(BIN, 'nova-compute'), '--config-file',
+                self.conf['compute-' + cell]])
+        self.api_url = self.start_api('api', self.paste)
+        for cell in CELLS:
+            for binary, host in (('nova-conductor', 'conductor-' + cell),
+                                 ('nova-compute', COMPUTE_HOSTS[cell])):
+                self.wait_service(cell, binary, host)
+        log('nova-conductor and nova-compute (fake driver) up in %s'
+            % ', '.join(CELLS))
+
+    def start_api(self, name, paste, nova_extra=''):
+        port = free_port()
+        conf = self.nova_conf(name, 'cell1', name, 'cell0', paste)
+        with open(conf, 'a') as f:
+            f.write(nova_extra)
+        # Nova parses sys.argv as its own command line (config.parse_args),
+        # so gunicorn gets no arguments: its settings come from
+        # gunicorn.conf.py in its working directory.
+        state = os.path.dirname(conf)
+        with open(os.path.join(state, 'gunicorn.conf.py'), 'w') as f:
+            f.write(GUNICORN_CONF % {'port': port})
+        # Nova's WSGI app loads the first of its files as the paste file.
+        shutil.copy(paste, os.path.join(state, 'api-paste.ini'))
+        proc = self.start(name, [os.path.join(BIN, 'gunicorn')],
+                          cwd=state,
+                          env={'OS_NOVA_CONFIG_DIR': state,
+                               'OS_NOVA_CONFIG_FILES':
+                                   'api-paste.ini;nova.conf'})
+        url = 'http://127.0.0.1:%d' % port
+        proc.url = url
+        self.wait_api(proc)
+        return url
+
+    def wait_api(self, proc):
+        def up():
+            if proc.poll() is not None:
+                raise SystemExit('%s exited:\n%s' % (
+                    proc.stage_name, self.log_tail(proc.stage_name)))
+            return requests.get(proc.url + '/v2.1', timeout=5).ok
+        try:
+            wait_for(up, 120, 'Nova API %s' % proc.stage_name)
+        except SystemExit as exc:
+            raise RuntimeError(str(exc))
+
+    def wait_service(self, cell, binary, host):
+        proc = next(p for p in self.procs if p.stage_name == (
+            binary.replace('nova-', '') + '-' + cell))
+
+        def up():
+            if proc.poll() is not None:
+                raise SystemExit('%s exited:\n%s' % (
+                    proc.stage_name,
+                    self.log_tail(proc.stage_name) + self.nova_log(
+                        proc.stage_name)))
+            return self.sql(cell, 'SELECT id FROM services WHERE host=%s '
+                            'AND `binary`=%s AND deleted=0 AND '
+                            'report_count > 0', (host, binary))
+        try:
+            wait_for(up, 120, '%s %s in %s' % (binary, host, cell))
+        except SystemExit as exc:
+            raise RuntimeError(str(exc))
+
+    def nova_log(self, name, lines=60):
+        try:
+            with open(os.path.join(self.dir, name, 'nova.log'), 'rb') as f:
+                return b''.join(f.readlines()[-lines:]).decode(
+                    'utf-8', 'replace')
+        except OSError:
+            return ''
+
+    # -- servers --------------------------------------------------------
+
+    def new_server(self, cell, name, host, vm_state='active'):
+        server = {'cell': cell, 'name': name, 'uuid': str(uuid.uuid4()),
+                  'host': host, 'vm_state': vm_state,
+                  'power_state': 4 if vm_state == 'shelved_offloaded'
+                  else 1,
+                  'project_id': PROJECT, 'user_id': USER,
+                  'image_ref': '155d900f-4e14-4e4c-a73d-069cbf4541e6',
+                  'volume_id': str(uuid.uuid4()),
+                  'attachment_id': str(uuid.uuid4())}
+        self.servers.append(server)
+        return server
+
+    def seed(self):
+        self.servers = []
+        self.detaches = []
+        for cell in CELLS:
+            for client, version in COMBINATIONS:
+                label = '%s %s' % (client, version or (
+                    '(negotiated)' if client == 'openstacksdk'
+                    else '(no version)'))
+                server = self.new_server(cell, 'srv-%s-%s-%s' % (
+                    cell, client, version or 'none'), COMPUTE_HOSTS[cell])
+                self.detaches.append((label, client, version, server))
+        self.shelved = [self.new_server(cell, 'shelved-' + cell, None,
+                                        'shelved_offloaded')
+                        for cell in CELLS]
+        self.tap = {k: self.new_server('cell1', 'tap-' + k, TAP_HOST)
+                    for k in ('primitive', 'auto-new', 'auto-old')}
+        for server in self.servers:
+            r = requests.post(self.cinder + '/_standin/volumes', json={
+                'id': server['volume_id'], 'status': 'in-use',
+                'attachment_id': server['attachment_id']}, timeout=10)
+            r.raise_for_status()
+        spec = os.path.join(self.dir, 'servers.json')
+        with open(spec, 'w') as f:
+            json.dump(self.servers, f)
+        self.run([sys.executable, '-m', 'tests.nova.nova_side',
+                  '--config-file', self.conf['api'], 'seed', spec])
+        log('%d servers seeded with Nova objects (instances, volume BDMs '
+            'with attachment ids, instance mappings), volumes in-use at '
+            'the stand-in' % len(self.servers))
+
+    # -- clients --------------------------------------------------------
+
+    def session(self, url):
+        from keystoneauth1 import session
+        from keystoneauth1 import token_endpoint
+        return session.Session(auth=token_endpoint.Token(url + '/v2.1',
+                                                         TOKEN))
+
+    def detach(self, client, version, server, url=None):
+        """Detach with a client; returns (request id or None, detail)."""
+        url = url or self.api_url
+        if client == 'openstacksdk':
+            import openstack
+            from openstack.compute.v2 import server as sdk_server
+            sess = self.session(url)
+            responses = []
+            sess.session.hooks['response'].append(
+                lambda r, *a, **k: responses.append(r))
+            conn = openstack.connection.Connection(
+                session=sess, compute_endpoint_override=url + '/v2.1')
+            conn.compute.delete_volume_attachment(
+                sdk_server.Server(id=server['uuid']), server['volume_id'])
+            delete = [r for r in responses if r.request.method == 'DELETE']
+            if not delete:
+                raise RuntimeError('openstacksdk sent no DELETE')
+            return (delete[-1].headers.get('x-openstack-request-id'),
+                    'openstacksdk negotiated %s' %
+                    delete[-1].request.headers.get('OpenStack-API-Version'))
+        if client == 'novaclient':
+            from novaclient import api_versions
+            from novaclient import client as nova_client
+
+            def client(v):
+                return nova_client.Client(v, session=self.session(url),
+                                          endpoint_override=url + '/v2.1')
+            if version == 'latest':
+                # What the nova CLI does for --os-compute-api-version
+                # 2.latest: the highest version client and server share.
+                version = api_versions.discover_version(
+                    client('2.1'), api_versions.APIVersion('2.latest'))
+            nova = client(version)
+            result = nova.volumes.delete_server_volume(server['uuid'],
+                                                       server['volume_id'])
+            ids = getattr(result, 'request_ids', None) or [None]
+            return ids[0], 'novaclient sent %s' % (
+                nova.api_version.get_string())
+        headers = {'X-Auth-Token': TOKEN}
+        if version:
+            headers['OpenStack-API-Version'] = 'compute %s' % version
+        r = requests.delete('%s/v2.1/%s/servers/%s/os-volume_attachments/%s'
+                            % (url, PROJECT, server['uuid'],
+                               server['volume_id']),
+                            headers=headers, timeout=60)
+        if r.status_code != 202:
+            raise RuntimeError('%s %s' % (r.status_code, r.text[:300]))
+        return r.headers.get('x-openstack-request-id'), 'HTTP 202'
+
+    def answered_by_detach_ext(self, server, request_id, api='api'):
+        """detach_ext logs the cast with the request id; Nova's own API
+        never writes this line."""
+        if self.args.control:
+            return True
+        with open(os.path.join(self.dir, api, 'nova.log'),
+                  errors='replace') as f:
+            for line in f:
+                if ('detach_ext.compute.api' in line and
+                        'Detaching volume %s: cast' % server['volume_id']
+                        in line and (request_id is None or
+                                     request_id in line)):
+                    return True
+        return False
+
+    # -- state ----------------------------------------------------------
+
+    def volume(self, server):
+        r = requests.get('%s/_standin/volumes/%s'
+                         % (self.cinder, server['volume_id']), timeout=10)
+        r.raise_for_status()
+        return r.json()
+
+    def bdm_deleted(self, server):
+        rows = self.sql(server['cell'], 'SELECT deleted FROM '
+                        'block_device_mapping WHERE instance_uuid=%s AND '
+                        'volume_id=%s', (server['uuid'],
+                                         server['volume_id']))
+        return bool(rows) and all(r[0] for r in rows)
+
+    def events(self, server):
+        return self.sql(server['cell'], 'SELECT a.request_id, e.event, '
+                        'e.result FROM instance_actions a LEFT JOIN '
+                        'instance_actions_events e ON e.action_id = a.id '
+                        'WHERE a.instance_uuid=%s AND a.action='
+                        "'detach_volume'", (server['uuid'],))
+
+    def finished_by_compute(self, server, request_id):
+        """What is still missing (empty when nova-compute finished)."""
+        missing = []
+        vol = self.volume(server)
+        if vol['volume']['status'] != 'available' or vol['attachments']:
+            missing.append('volume %s at the stand-in'
+                           % vol['volume']['status'])
+        if not any(c['action'] == 'attachment_delete' and
+                   c['microversion'] == 'volume 3.44'
+                   for c in vol['calls']):
+            missing.append('no attachment delete at 3.44')
+        if not self.bdm_deleted(server):
+            missing.append('BDM not soft-deleted')
+        events = self.events(server)
+        if not any(e[1] == 'compute_detach_volume' and e[2] == 'Success'
+                   for e in events):
+            missing.append('no compute_detach_volume Success event (%s)'
+                           % (events,))
+        if request_id and not any(e[0] == request_id for e in events):
+            missing.append('no detach_volume action of %s' % request_id)
+        return missing
+
+    # -- checks ---------------------------------------------------------
+
+    def check_detaches(self):
+        pending = []
+        for label, client, version, server in self.detaches:
+            name = '%s detach in %s' % (label, server['cell'])
+            try:
+                request_id, detail = self.detach(client, version, server)
+            except Exception as exc:
+                self.results.record(name, False, 'request: %s' % (
+                    str(exc).splitlines()[0][:300] if str(exc) else
+                    type(exc).__name__))
+                continue
+            pending.append((name, server, request_id, detail))
+        deadline = time.monotonic() + WAIT
+        for name, server, request_id, detail in pending:
+            while True:
+                missing = self.finished_by_compute(server, request_id)
+                if not missing or time.monotonic() > deadline or any(
+                        e[2] == 'Error' for e in self.events(server)):
+                    break
+                time.sleep(0.3)
+            if not self.answered_by_detach_ext(server, request_id):
+                missing.append('no detach_ext cast line in the Nova API log')
+            self.results.record(
+                name + ': nova-compute finished it', not missing,
+                '; '.join(missing) if missing else '%s, request %s'
+                % (detail, request_id))
+
+    def check_shelved(self):
+        for server in self.shelved:
+            name = ('novaclient 2.20 detach from shelved_offloaded server '
+                    'in %s finished in the API' % server['cell'])
+            try:
+                request_id, _ = self.detach('novaclient', '2.20', server)
+            except Exception as exc:
+                self.results.record(name, False, 'request: %s'
+                                    % str(exc).splitlines()[0][:300])
+                continue
+            missing = []
+            vol = self.volume(server)
+            if vol['volume']['status'] != 'available' or vol['attachments']:
+                missing.append('volume %s' % vol['volume']['status'])
+            if not self.bdm_deleted(server):
+                missing.append('BDM not soft-deleted')
+            events = self.events(server)
+            if not any(e[1] == 'api_detach_volume' and e[2] == 'Success'
+                       for e in events):
+                missing.append('no api_detach_volume Success (%s)'
+                               % (events,))
+            if any(e[1] == 'compute_detach_volume' for e in events):
+                missing.append('a compute event (it was cast)')
+            self.results.record(name, not missing, '; '.join(missing))
+
+    def tap_queue(self):
+        import kombu
+        conn = kombu.Connection(self.transport_url('cell1').replace(
+            'rabbit://', 'amqp://'))
+        channel = conn.channel()
+        queue = 'stage-tap-%s' % self.run_id
+        channel.exchange_declare('nova', 'topic', durable=False,
+                                 auto_delete=False)
+        channel.queue_declare(queue, durable=False, auto_delete=False)
+        channel.queue_bind(queue, 'nova', 'compute.%s' % TAP_HOST)
+
+        def read(timeout=15):
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                message = channel.basic_get(queue, no_ack=True)
+                if message is not None:
+                    body = json.loads(message.body)
+                    return json.loads(body['oslo.message'])
+                time.sleep(0.2)
+            return None
+        return conn, read
+
+    def check_wire(self):
+        """The primitive detach_ext casts vs what Nova's code builds, and
+        [upgrade_levels] compute = auto (6.x, then 5.0 with an older
+        nova-compute service row, in a new API process)."""
+        conn, read = self.tap_queue()
+        try:
+            server = self.tap['primitive']
+            try:
+                self.tap_service_up()
+                self.detach('http', '2.1', server)
+                message = read()
+            except Exception as exc:
+                message = None
+                print('INFO: primitive comparison: detach failed: %s' % exc)
+            if message:
+                self.compare_primitive(server, message)
+            else:
+                print('INFO: primitive comparison: no message read')
+
+            self.check_auto('auto-new', lambda v: v.startswith('6.'),
+                            '6.x', read)
+            self.sql('cell1', 'INSERT INTO services (created_at, host, '
+                     '`binary`, topic, report_count, disabled, deleted, '
+                     'version, uuid, forced_down) VALUES (NOW(), '
+                     "'old-compute', 'nova-compute', 'compute', 1, 0, 0, "
+                     "%s, %s, 0)", (OLD_SERVICE_VERSION, str(uuid.uuid4())))
+            self.check_auto('auto-old', lambda v: v == '5.0',
+                            '5.0 with a nova-compute of service version %d'
+                            % OLD_SERVICE_VERSION, read)
+        finally:
+            conn.close()
+
+    def tap_service_up(self):
+        """A live nova-compute service row for the wire tap's host, at
+        today's service version: Nova's API checks the host is up before
+        it casts (detach_ext does not look)."""
+        rows = self.sql('cell1', "SELECT id FROM services WHERE host=%s",
+                        (TAP_HOST,))
+        if rows:
+            self.sql('cell1', 'UPDATE services SET updated_at=NOW(), '
+                     'last_seen_up=NOW() WHERE host=%s', (TAP_HOST,))
+            return
+        version = self.sql('cell1', "SELECT MAX(version) FROM services "
+                           "WHERE `binary`='nova-compute'")[0][0]
+        self.sql('cell1', 'INSERT INTO services (created_at, updated_at, '
+                 'last_seen_up, host, `binary`, topic, report_count, '
+                 'disabled, deleted, version, uuid, forced_down) VALUES '
+                 "(NOW(), NOW(), NOW(), %s, 'nova-compute', 'compute', 1, "
+                 "0, 0, %s, %s, 0)", (TAP_HOST, version, str(uuid.uuid4())))
+
+    def check_auto(self, key, ok, expected, read):
+        name = '[upgrade_levels] compute = auto casts %s' % expected
+        proc = None
+        try:
+            url = self.start_api(
+                'api-' + key, self.auto_paste,
+                '\n[upgrade_levels]\ncompute = auto\n'
+                if self.args.control else '')
+            self.tap_service_up()
+            proc = self.procs[-1]
+            self.detach('http', '2.1', self.tap[key], url=url)
+            message = read()
+            version = message and message.get('version')
+            self.results.record(name, bool(version) and ok(version),
+                                'version on the wire: %s' % version)
+        except Exception as exc:
+            self.results.record(name, False, str(exc).splitlines()[0][:300])
+        finally:
+            if proc is not None:
+                self.stop(proc)
+
+    def compare_primitive(self, server, message):
+        ours = message['args']['instance']
+        out = self.run([sys.executable, '-m', 'tests.nova.nova_side',
+                        '--config-file', self.conf['api'], 'primitive',
+                        server['uuid']])
+        nova = json.loads(out.strip().splitlines()[-1])
+        diffs = diff_primitive(nova, ours)
+        print('INFO: instance primitive cast by %s vs Nova 34\'s '
+              '(compute API get -> obj_to_primitive): %d difference(s)'
+              % ('Nova\'s API (control run)' if self.args.control
+                 else 'detach_ext', len(diffs)))
+        for line in diffs:
+            print('INFO:   ' + line)
+
+    def run_checks(self):
+        for check in (self.check_detaches, self.check_shelved,
+                      self.check_wire):
+            try:
+                check()
+            except Exception:
+                self.results.record(check.__name__, False,
+                                    traceback.format_exc().splitlines()[-1])
+
+
+def diff_primitive(nova, ours, path=''):
+    """Field by field: what differs between two object primitives."""
+    diffs = []
+    for key in ('nova_object.name', 'nova_object.version'):
+        if nova.get(key) != ours.get(key):
+            diffs.append('%s%s: Nova %r, cast %r'
+                         % (path, key, nova.get(key), ours.get(key)))
+    nd = nova.get('nova_object.data', {})
+    od = ours.get('nova_object.data', {})
+    for field in sorted(set(nd) | set(od)):
+        where = '%s%s' % (path, field)
+        if field not in od:
+            diffs.append('%s: only in Nova\'s (%s)'
+                         % (where, _short(nd[field])))
+        elif field not in nd:
+            diffs.append('%s: only in the cast (%s)'
+                         % (where, _short(od[field])))
+        elif isinstance(nd[field], dict) and 'nova_object.data' in \
+                nd[field] and isinstance(od[field], dict):
+            diffs += diff_primitive(nd[field], od[field], where + '.')
+        elif nd[field] != od[field]:
+            diffs.append('%s: Nova %s, cast %s'
+                         % (where, _short(nd[field]), _short(od[field])))
+    return diffs
+
+
+def _short(value):
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 120 else text[:117] + '...'
+
+
+GUNICORN_CONF = """\
+wsgi_app = 'nova.wsgi.osapi_compute:application'
+bind = '127.0.0.1:%(port)d'
+workers = 1
+timeout = 120
+control_socket_disable = True
+"""
+
+NOVA_DB_CONF = """\
+[api_database]
+connection = %(api_db)s
+max_retries = 3
+
+[database]
+connection = %(db)s
+max_retries = 3
+
+"""
+
+NOVA_CONF = """\
+[DEFAULT]
+host = %(host)s
+state_path = %(state)s
+log_file = %(log_file)s
+debug = false
+transport_url = %(transport_url)s
+my_ip = 127.0.0.1
+compute_driver = fake.FakeDriver
+sync_power_state_interval = -1
+heal_instance_info_cache_interval = -1
+instance_usage_audit = false
+reclaim_instance_interval = 0
+use_rootwrap_daemon = false
+
+[api]
+auth_strategy = keystone
+
+[conductor]
+workers = 1
+
+[cinder]
+endpoint_template = %(cinder)s
+http_retries = 0
+
+[glance]
+endpoint_override = http://127.0.0.1:9/image
+
+[placement]
+auth_type = none
+endpoint_override = %(placement)s
+
+[oslo_concurrency]
+lock_path = %(state)s/locks
+
+[oslo_messaging_notifications]
+driver = noop
+
+[notifications]
+notification_format = unversioned
+
+[workarounds]
+disable_compute_service_check_for_ffu = true
+
+[wsgi]
+api_paste_config = %(paste)s
+"""
+
+DETACH_EXT_CONF = """\
+[DEFAULT]
+transport_url = %(transport_url)s
+
+[database]
+connection = %(db)s
+max_retries = 3
+
+[api_database]
+connection = %(api_db)s
+
+[volume]
+backend = cinder
+
+[cinder]
+endpoint_override = %(cinder)s
+
+[compute_rpc]
+cast_retry = 2
+"""
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--db-url',
+                        default='mysql+pymysql://root@127.0.0.1:3306')
+    parser.add_argument('--rabbit', default='guest:guest@127.0.0.1:5672',
+                        help='user:password@host:port, or a rabbit:// URL')
+    parser.add_argument('--control', action='store_true',
+                        help="leave detach_ext out: Nova's own API answers "
+                             'the same checks (proves the checks, not '
+                             'detach_ext)')
+    parser.add_argument('--keep', action='store_true',
+                        help='keep the logs and configuration files')
+    args = parser.parse_args()
+    args.rabbit = args.rabbit.replace('rabbit://', '').rstrip('/')
+    hostport = args.db_url.split('@', 1)[1]
+    args.db_host, _, port = hostport.partition(':')
+    args.db_port = int(port or 3306)
+    args.db_user = args.db_url.split('//', 1)[1].split('@')[0].split(':')[0]
+
+    stage = Stage(args)
+
+    def terminate(signum, frame):
+        raise SystemExit('stopped by signal %d' % signum)
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGINT, terminate)
+    try:
+        stage.setup()
+        stage.seed()
+        stage.run_checks()
+    except BaseException as exc:
+        stage.results.record('stage infrastructure', False, str(exc)[:3000])
+        if not isinstance(exc, (SystemExit, KeyboardInterrupt)):
+            traceback.print_exc()
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        stage.cleanup()
+    log('Nova stage done')
+    print('%d passed, %d failed' % (stage.results.passed,
+                                    stage.results.failed))
+    return 1 if stage.results.failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
