@@ -40,12 +40,7 @@ def _authorized_instance(context, compute_api, server_id, project_id,
         check_project_id(context, project_id)
     if _uuid(server_id) is None:
         raise exception.InstanceNotFound(instance_id=server_id)
-    server_id = _uuid(server_id)
-    if context.project_id is None and not context.is_admin:
-        # A system- or domain-scoped token of a non-administrator owns no
-        # server (Nova's project filter finds none either).
-        raise exception.InstanceNotFound(instance_id=server_id)
-    instance = compute_api.get_instance(context, server_id)
+    instance = compute_api.get_instance(context, _uuid(server_id))
     context.can(action, target={'project_id': instance.project_id})
     return instance
 

@@ -48,6 +48,10 @@ class API:
         """A live server the caller may see: their project's, or any for
         an administrator.  The instance carries its ``cell``, where
         everything else about it is read and changed."""
+        if not (context.is_admin or context.project_id):
+            # A system- or domain-scoped token of a non-administrator owns
+            # no server (Nova's project filter finds none either).
+            raise exception.InstanceNotFound(instance_id=instance_id)
         cell = self.cells.cell_of(context, instance_id)
         project_id = None if context.is_admin else context.project_id
         instance = cell.db.instance_get_by_uuid(context, instance_id,
