@@ -97,6 +97,12 @@ class InstanceNotOnHost(Conflict):
                "no compute host")
 
 
+class ComputeServiceDown(Conflict):
+    # Nova's ServiceUnavailable, which its volume attachment API answers
+    # with 409; it names no host, not to leak host names to users.
+    msg_fmt = 'Service is unavailable at this time.'
+
+
 class InvalidVolume(Invalid):
     msg_fmt = 'Invalid volume: %(reason)s'
 

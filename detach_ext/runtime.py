@@ -105,7 +105,8 @@ class Runtime:
                 notifier=notifications.Notifier(
                     self.notification_transport, self.conf.host,
                     service='nova-api'),
-                host=self.conf.host)
+                host=self.conf.host,
+                service_down_time=self.conf.service_down_time)
         return self._compute_api
 
     def compute_manager(self, host, driver=None):

@@ -2,6 +2,7 @@
 
 from oslo_db import exception as db_exc
 from oslo_log import log as logging
+from oslo_utils import timeutils
 
 from detach_ext.compute import objects
 from detach_ext.compute import states
@@ -28,6 +29,27 @@ def check_instance_state(instance, method, vm_states, task_states):
                 state=state)
 
 
+def check_compute_is_up(services, down_time):
+    """Raise ComputeServiceDown (409) if the server's host has a
+    nova-compute service that is down, as Nova's API checks before it
+    casts: forced down, or not seen for ``down_time`` seconds.
+
+    A host with no nova-compute row (detach_ext's reference workers do not
+    register one) is not checked.
+    """
+    computes = [s for s in services or () if s['binary'] == 'nova-compute']
+    if not computes:
+        return
+    service = computes[0]
+    if service.get('forced_down'):
+        raise exception.ComputeServiceDown()
+    seen = (service.get('last_seen_up') or service.get('updated_at') or
+            service.get('created_at'))
+    if seen is None or abs(
+            (timeutils.utcnow() - seen).total_seconds()) > down_time:
+        raise exception.ComputeServiceDown()
+
+
 class API:
     """The compute API for detaching.
 
@@ -37,10 +59,14 @@ class API:
         of this API host, for the detaches the API finishes itself.
     :param host: this API host's name (``[DEFAULT] host``), in the events
         of those detaches.
+    :param service_down_time: seconds after its last report that a
+        nova-compute counts as down (``[DEFAULT] service_down_time``).
     """
 
-    def __init__(self, cells, notifier=None, host=None):
+    def __init__(self, cells, notifier=None, host=None,
+                 service_down_time=60):
         self.cells = cells
+        self.service_down_time = service_down_time
         self.notifier = notifier
         self.host = host
 
@@ -93,8 +119,9 @@ class API:
         if not instance.host:
             raise exception.InstanceNotOnHost(method='detach_volume',
                                               instance_uuid=instance.uuid)
-        primitive = objects.instance_primitive(
-            cell.db.instance_get_full(context, instance.uuid))
+        full = cell.db.instance_get_full(context, instance.uuid)
+        check_compute_is_up(full.get('services'), self.service_down_time)
+        primitive = objects.instance_primitive(full)
 
         cell.volume_api.begin_detaching(context, bdm.volume_id)
         action_id = None

@@ -16,6 +16,15 @@ import datetime
 INSTANCE_VERSION = '2.8'
 INFO_CACHE_VERSION = '1.5'
 SECURITY_GROUP_LIST_VERSION = '1.1'
+SERVICE_VERSION = '1.22'
+SERVICE_LIST_VERSION = '1.19'
+
+# Service's fields that are columns ('availability_zone' is not; the
+# lazy-loaded 'compute_node' is not sent).
+_SERVICE_FIELDS = ('id', 'uuid', 'host', 'binary', 'topic', 'report_count',
+                   'disabled', 'disabled_reason', 'last_seen_up',
+                   'forced_down', 'version', 'created_at', 'updated_at',
+                   'deleted_at', 'deleted')
 
 # Nova 34's Instance 2.8 fields read from columns of ``instances``
 # (nova/objects/instance.py ``fields`` less INSTANCE_OPTIONAL_ATTRS).
@@ -96,6 +105,20 @@ def _info_cache(cache):
     })
 
 
+def _service(row):
+    data = {}
+    for name in _SERVICE_FIELDS:
+        if name not in row or (name == 'uuid' and not row[name]):
+            continue
+        value = row[name]
+        if name in ('disabled', 'forced_down'):
+            value = bool(value)
+        elif name == 'deleted':
+            value = bool(value) and value == row.get('id')
+        data[name] = _wire(value)
+    return primitive('Service', SERVICE_VERSION, data)
+
+
 def instance_primitive(full):
     """An ``Instance`` primitive from
     :meth:`detach_ext.db.api.Database.instance_get_full`."""
@@ -112,6 +135,12 @@ def instance_primitive(full):
     # An InstanceDeviceMetadata primitive stored as JSON in
     # instance_extra, or None.
     data['device_metadata'] = full.get('device_metadata')
+    # nova-api loads the services of the server's host before it casts
+    # (to check that its nova-compute is up).
+    if full.get('services') is not None:
+        data['services'] = primitive(
+            'ServiceList', SERVICE_LIST_VERSION,
+            {'objects': [_service(s) for s in full['services']]})
     return primitive('Instance', INSTANCE_VERSION, data)
 
 

@@ -17,6 +17,18 @@ DEFAULT_OPTS = [
                     'since the API addresses each cast to that host.'),
 ]
 
+API_DEFAULT_OPTS = [
+    cfg.IntOpt('service_down_time',
+               default=60,
+               min=1,
+               help='Seconds after its last report that a nova-compute '
+                    'service counts as down (Nova\'s option of the same '
+                    'name).  The API refuses to cast to a server whose '
+                    'host has a nova-compute that is down or forced down '
+                    '(409), as Nova\'s does; a host without a nova-compute '
+                    'row is not checked.'),
+]
+
 RPC_GROUP = cfg.OptGroup('compute_rpc', title='Compute RPC client options')
 
 RPC_OPTS = [
@@ -116,6 +128,7 @@ DRIVER_OPTS = [
 
 def register_opts(conf):
     conf.register_opts(DEFAULT_OPTS)
+    conf.register_opts(API_DEFAULT_OPTS)
     groups.register(conf, RPC_GROUP, RPC_OPTS)
     groups.register(conf, UPGRADE_GROUP, UPGRADE_OPTS)
     groups.register(conf, WORKER_GROUP, WORKER_OPTS)
@@ -123,6 +136,7 @@ def register_opts(conf):
 
 
 def list_opts():
-    return [('DEFAULT', DEFAULT_OPTS), (RPC_GROUP, RPC_OPTS),
+    return [('DEFAULT', DEFAULT_OPTS + API_DEFAULT_OPTS),
+            (RPC_GROUP, RPC_OPTS),
             (UPGRADE_GROUP, UPGRADE_OPTS), (WORKER_GROUP, WORKER_OPTS),
             (DRIVER_GROUP, DRIVER_OPTS)]

@@ -118,7 +118,7 @@ class _NothingToDo(Exception):
 
 _INSTANCE_TABLES = ('instances', 'instance_metadata',
                     'instance_system_metadata', 'instance_info_caches',
-                    'instance_extra')
+                    'instance_extra', 'services')
 
 
 class Database:
@@ -193,13 +193,15 @@ class Database:
 
         :returns: dict with ``instance`` (column -> value), ``metadata``,
             ``system_metadata`` (dicts or None), ``info_cache`` (a row
-            dict or None) and ``device_metadata`` (the primitive stored in
-            ``instance_extra``, or None).
+            dict or None), ``device_metadata`` (the primitive stored in
+            ``instance_extra``, or None) and ``services`` (row dicts of the
+            live services of the instance's host, or None).
         """
         tables = self._nova_tables()
         instances = tables['instances']
         result = {'metadata': None, 'system_metadata': None,
-                  'info_cache': None, 'device_metadata': None}
+                  'info_cache': None, 'device_metadata': None,
+                  'services': None}
         with self.ctxmgr.reader.connection.using(context) as conn:
             row = conn.execute(sa.select(instances).where(
                 instances.c.uuid == uuid)).mappings().first()
@@ -225,6 +227,13 @@ class Database:
                     extra.c.deleted == 0)).scalar()
                 result['device_metadata'] = (json.loads(text) if text
                                              else None)
+            services = tables.get('services')
+            host = row['host'] if row is not None else None
+            if services is not None and host:
+                result['services'] = [dict(r) for r in conn.execute(
+                    sa.select(services).where(
+                        services.c.host == host, services.c.deleted == 0
+                    ).order_by(services.c.id)).mappings()]
         return result
 
     def instance_hosts(self, context):

@@ -289,14 +289,17 @@ class Deployment(fixtures.Fixture):
     # data
 
     def add_service(self, version, binary='nova-compute', host=HOST,
-                    forced_down=False, db=None):
+                    forced_down=False, db=None, last_seen_up=None,
+                    topic='compute'):
         """Register a Nova service of ``version`` in ``services`` (of
-        ``db``, another cell's, if given)."""
+        ``db``, another cell's, if given), last seen up now unless
+        ``last_seen_up`` says when."""
         with (db or self.db).ctxmgr.writer.using(self.context) as session:
             session.add(models.Service(
                 uuid=str(uuid.uuid4()), host=self.host(host), binary=binary,
-                topic='compute', report_count=1, disabled=False,
-                forced_down=forced_down, version=version, deleted=0))
+                topic=topic, report_count=1, disabled=False,
+                forced_down=forced_down, version=version, deleted=0,
+                last_seen_up=last_seen_up or timeutils.utcnow()))
 
     def add_server(self, project=PROJECT, host=HOST, vm_state='active',
                    task_state=None, locked=False, deleted=False, db=None):

@@ -4,15 +4,18 @@ Each error test also shows that the database is unchanged and that no
 cast was sent.
 """
 
+import datetime
 import os
 import threading
 import uuid
 
+from oslo_utils import timeutils
 import sqlalchemy as sa
 
 from detach_ext.compute import manager as compute_manager
 from detach_ext.compute import objects
 from detach_ext.compute import states
+from detach_ext.db import models
 from tests.functional import base
 from tests.functional import fixtures as ff
 
@@ -584,3 +587,45 @@ class TestDetachShelvedOffloaded(base.DeploymentTestCase):
         self.assertFault(self.delete(volume=volume), 400, 'badRequest',
                          'Invalid volume: already detached')
         self.assertEqual(before, self.dep.snapshot())
+
+
+class TestComputeServiceDown(base.DeploymentTestCase):
+    """As Nova's API: no cast to a host whose nova-compute is down."""
+
+    def setUp(self):
+        super().setUp()
+        self.worker = self.dep.start_worker(ff.HOST)
+        self.server = self.dep.add_server()
+        self.volume = self.dep.add_volume(self.server)
+
+    def test_down_or_forced_down_409(self):
+        long_ago = timeutils.utcnow() - datetime.timedelta(seconds=61)
+        for kwargs in ({'last_seen_up': long_ago}, {'forced_down': True}):
+            with self.dep.db.engine.begin() as connection:
+                connection.execute(sa.delete(models.Service))
+            self.dep.add_service(66, **kwargs)
+            before = self.dep.snapshot()
+            self.assertFault(self.dep.delete(self.server, self.volume), 409,
+                             'conflictingRequest',
+                             'Service is unavailable at this time.')
+            self.assertEqual(before, self.dep.snapshot())
+        self.assertEqual([], self.worker.received)
+
+    def test_up_202_and_the_cast_carries_the_hosts_services(self):
+        self.dep.add_service(66)
+        self.dep.add_service(66, binary='nova-foo', topic='foo')
+        self.assertAccepted(self.dep.delete(self.server, self.volume))
+        self.assertTrue(self.dep.wait_for(lambda: self.worker.received))
+        services = self.worker.received[0]['instance'][
+            'nova_object.data']['services']
+        self.assertEqual(('ServiceList', '1.19'),
+                         (services['nova_object.name'],
+                          services['nova_object.version']))
+        self.assertEqual(
+            [('nova-compute', False, False, 66), ('nova-foo', False, False,
+                                                  66)],
+            [(s['nova_object.data']['binary'],
+              s['nova_object.data']['disabled'],
+              s['nova_object.data']['forced_down'],
+              s['nova_object.data']['version'])
+             for s in services['nova_object.data']['objects']])
