@@ -7,8 +7,8 @@
 entry of SPEC (a JSON list) an Instance in its cell, a volume
 BlockDeviceMapping with a new-style attachment id, and the InstanceMapping
 in the API database.  ``primitive`` prints the Instance primitive Nova's
-compute API builds for a server (``API().get`` with its default expected
-attributes, then ``obj_to_primitive()``), what Nova's API would cast.
+API casts for a detach of a server (``API().get`` with ``device_metadata``
+and the host's services loaded, then ``obj_to_primitive()``).
 """
 
 import datetime
@@ -84,8 +84,13 @@ def seed(ctxt, spec):
 
 
 def primitive(ctxt, uuid):
+    """The instance as nova-api's detach casts it: read as its volume
+    attachments DELETE reads it (device_metadata besides get()'s
+    defaults), with the host's services loaded by its is-up check."""
     from nova.compute import api as compute_api
-    instance = compute_api.API().get(ctxt, uuid)
+    instance = compute_api.API().get(ctxt, uuid,
+                                     expected_attrs=['device_metadata'])
+    instance.services  # lazy-loaded by check_instance_host(check_is_up)
     print(jsonutils.dumps(instance.obj_to_primitive()))
 
 
