@@ -308,7 +308,9 @@ class Run:
                 proc.kill()
                 proc.wait()
 
-    def close(self):
+    def close(self, keep_log=False):
+        """Stop the processes, drop the databases and the vhost; remove
+        the working folder unless its log is wanted."""
         for proc in self.procs:
             self.stop(proc)
         rabbitmqctl('delete_vhost', self.vhost, check=False)
@@ -317,6 +319,10 @@ class Run:
                 c.exec_driver_sql('DROP DATABASE IF EXISTS %s%s' % (
                     name, ' WITH (FORCE)' if self.postgres else ''))
         self.log.close()
+        if keep_log:
+            print('processes\' log: %s' % self.log.name, file=sys.stderr)
+        else:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     # measurements
 
@@ -578,6 +584,7 @@ def main():
     sizes = [int(s) for s in args.scale.split(',') if s]
 
     run = Run(args)
+    failed = True
     try:
         db = run.create_database(args.servers, min(args.targets,
                                                    args.servers))
@@ -587,8 +594,9 @@ def main():
         worker = worker_phase(run, db, args.worker_casts)
         db['engine'].dispose()
         latencies = scale_phase(run, sizes) if sizes else {}
+        failed = False
     finally:
-        run.close()
+        run.close(keep_log=failed)
 
     if latencies:
         print('\nScale (detach_ext, c=1, p50): ' + ', '.join(

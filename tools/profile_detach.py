@@ -24,6 +24,7 @@ import collections
 import cProfile
 import os
 import pstats
+import shutil
 import sys
 import tempfile
 import time
@@ -212,6 +213,7 @@ def main():
         stats.sort_stats('tottime').print_stats(args.top)
         stats.sort_stats('cumulative').print_stats(args.top)
     finally:
+        shutil.rmtree(workdir, ignore_errors=True)
         engine.dispose()
         with admin.connect() as c:
             c.exec_driver_sql('DROP DATABASE %s%s' % (
