@@ -7,7 +7,6 @@ import webob
 
 from detach_ext.api import ids
 from detach_ext.api import microversion
-from detach_ext.compute import states
 from detach_ext import exception
 from detach_ext.policies import volumes_attachments as policies
 
@@ -139,17 +138,24 @@ def show(req, context, compute_api, server_id, attachment_id,
 
 def delete(req, context, compute_api, server_id, attachment_id,
            project_id=None):
-    """Detach volume ``attachment_id`` from server ``server_id``: 202."""
-    instance = _authorized_instance(context, compute_api, server_id,
-                                    project_id, policies.DELETE)
-    if (instance.vm_state in states.SHELVED_STATES and
-            microversion.of(req) < microversion.SHELVED_DETACH):
-        # Before 2.20 Nova refuses a shelved server right here, before it
-        # looks at the attachment.
-        raise exception.InstanceInvalidState(
-            method='detach_volume', instance_uuid=instance.uuid,
-            attr='vm_state', state=instance.vm_state)
-    bdm = _attachment(context, compute_api, instance, attachment_id)
-    compute_api.detach_volume(context, instance, bdm)
+    """Detach volume ``attachment_id`` from server ``server_id``: 202.
+
+    The compute API looks the server up, asks ``authorize`` (policy, with
+    the server's project as target) and makes every other check in the
+    table's order.
+    """
+    if project_id is not None:
+        check_project_id(context, project_id)
+    if _uuid(server_id) is None:
+        raise exception.InstanceNotFound(instance_id=server_id)
+
+    def authorize(instance):
+        context.can(policies.DELETE, target={'project_id':
+                                             instance.project_id})
+
+    compute_api.detach_volume(
+        context, _uuid(server_id), _uuid(attachment_id) or attachment_id,
+        authorize, allow_shelved=(
+            microversion.of(req) >= microversion.SHELVED_DETACH))
     return webob.Response(status=202, content_type='text/html',
                           charset='UTF-8')

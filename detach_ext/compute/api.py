@@ -6,6 +6,7 @@ from oslo_utils import timeutils
 
 from detach_ext.compute import objects
 from detach_ext.compute import states
+from detach_ext.db import api as db_api
 from detach_ext import exception
 
 LOG = logging.getLogger(__name__)
@@ -27,6 +28,15 @@ def check_instance_state(instance, method, vm_states, task_states):
             raise exception.InstanceInvalidState(
                 method=method, instance_uuid=instance.uuid, attr=attr,
                 state=state)
+
+
+class Record:
+    """A row's columns as attributes (the lookup's instance and
+    attachment), with the cell it was read from."""
+
+    def __init__(self, columns, cell=None):
+        self.__dict__.update(columns)
+        self.cell = cell
 
 
 def check_compute_is_up(services, down_time):
@@ -100,53 +110,115 @@ class API:
         return instance.cell.db.bdm_get_volumes_by_instance(context,
                                                             instance.uuid)
 
-    def detach_volume(self, context, instance, bdm):
-        """Check, mark the volume detaching, and cast to the compute host.
+    def detach_volume(self, context, instance_id, volume_id, authorize,
+                      allow_shelved=True):
+        """Detach volume ``volume_id`` from server ``instance_id``: look
+        up, check, mark the volume detaching and cast to the compute host
+        (or, for a shelved offloaded server, finish here).
 
-        Nothing is left changed when this raises: a failed cast rolls the
-        volume back to in-use.
+        The server, its attachment and all the cast carries are read in
+        one statement, and with the ``local`` volume backend the volume's
+        compare-and-swap and the instance action are written in the same
+        transaction (one connection, one commit).  Nothing is left changed
+        when this raises before the cast; a failed cast is undone.
+
+        :param authorize: called with the server once found (the policy
+            check, row 5 of the table); it raises to refuse.
+        :param allow_shelved: whether shelved servers may detach (the
+            caller's microversion is 2.20 or later).
         """
-        cell = instance.cell
-        if bdm.is_root:
+        if not (context.is_admin or context.project_id):
+            # A system- or domain-scoped token of a non-administrator owns
+            # no server (Nova's project filter finds none either).
+            raise exception.InstanceNotFound(instance_id=instance_id)
+        cell = self.cells.cell_of(context, instance_id)
+        in_database = cell.volume_api.shares_database
+
+        @db_api.retry_on_deadlock
+        def look_check_begin():
+            with cell.db.transaction(context):
+                instance, bdm, full = self._lookup(context, cell,
+                                                   instance_id, volume_id)
+                authorize(instance)
+                if (instance.vm_state in states.SHELVED_STATES and
+                        not allow_shelved):
+                    # Before 2.20 Nova refuses a shelved server right
+                    # after policy, before it looks at the attachment.
+                    raise exception.InstanceInvalidState(
+                        method='detach_volume', instance_uuid=instance.uuid,
+                        attr='vm_state', state=instance.vm_state)
+                if bdm is None:
+                    raise exception.VolumeNotAttached(
+                        instance_uuid=instance.uuid, volume_id=volume_id)
+                self._check(context, instance, bdm, full)
+                action_id = None
+                if (instance.vm_state != states.SHELVED_OFFLOADED and
+                        in_database):
+                    # The volume and the action that a nova-compute needs
+                    # to find when the message arrives, together.
+                    action_id = cell.db.detach_begin(context, instance.uuid,
+                                                     volume_id)
+                    if action_id is None:
+                        raise cell.volume_api.refusal(context, volume_id)
+                return instance, bdm, full, action_id
+
+        instance, bdm, full, action_id = look_check_begin()
+        if instance.vm_state == states.SHELVED_OFFLOADED:
+            return self._detach_volume_shelved_offloaded(context, instance,
+                                                         bdm, full)
+        if not in_database:
+            cell.volume_api.begin_detaching(context, volume_id)
+        try:
+            if action_id is None:
+                action_id = cell.db.action_start(context, instance.uuid,
+                                                 'detach_volume')
+            cell.compute_rpcapi.detach_volume(
+                context, objects.instance_primitive(full), volume_id,
+                bdm.attachment_id)
+        except Exception as exc:
+            LOG.exception('Recording or casting detach_volume of volume '
+                          '%(volume)s to host %(host)s failed; undoing.',
+                          {'volume': volume_id, 'host': instance.host},
+                          instance_uuid=instance.uuid)
+            outcome = self._undo_begin(context, instance, volume_id,
+                                       action_id)
+            if isinstance(exc, db_exc.DBError):
+                raise exception.DatabaseUnavailable(outcome) from exc
+            raise exception.ComputeUnavailable(outcome) from exc
+        LOG.info('Detaching volume %(volume)s: cast to host %(host)s.',
+                 {'volume': volume_id, 'host': instance.host},
+                 instance_uuid=instance.uuid)
+
+    @staticmethod
+    def _lookup(context, cell, instance_id, volume_id):
+        project_id = None if context.is_admin else context.project_id
+        found = cell.db.detach_lookup(context, instance_id, volume_id,
+                                      project_id=project_id)
+        if found is None:
+            raise exception.InstanceNotFound(instance_id=instance_id)
+        row, attachment, full = found
+        instance = Record(row, cell=cell)
+        bdm = Record(attachment) if attachment is not None else None
+        return instance, bdm, full
+
+    def _check(self, context, instance, bdm, full):
+        """Rows 7 to 10 of the table, then what Nova checks before it
+        casts (a host, and its nova-compute up)."""
+        if bdm.boot_index == 0:
             raise exception.CantDetachRootDevice()
         check_instance_lock(context, instance)
         check_instance_state(instance, 'detach_volume',
                              states.DETACH_VOLUME_VM_STATES,
                              states.DETACH_VOLUME_TASK_STATES)
         if instance.vm_state == states.SHELVED_OFFLOADED:
-            return self._detach_volume_shelved_offloaded(context, instance,
-                                                         bdm)
+            return
         if not instance.host:
             raise exception.InstanceNotOnHost(method='detach_volume',
                                               instance_uuid=instance.uuid)
-        full = cell.db.instance_get_full(context, instance.uuid)
         check_compute_is_up(full.get('services'), self.service_down_time)
-        primitive = objects.instance_primitive(full)
 
-        cell.volume_api.begin_detaching(context, bdm.volume_id)
-        action_id = None
-        try:
-            # A nova-compute acts only if the action of this request id
-            # exists when the message arrives: record it first.
-            action_id = cell.db.action_start(context, instance.uuid,
-                                             'detach_volume')
-            cell.compute_rpcapi.detach_volume(
-                context, primitive, bdm.volume_id, bdm.attachment_id)
-        except Exception as exc:
-            LOG.exception('Recording or casting detach_volume of volume '
-                          '%(volume)s to host %(host)s failed; undoing.',
-                          {'volume': bdm.volume_id, 'host': instance.host},
-                          instance_uuid=instance.uuid)
-            outcome = self._undo_begin(context, instance, bdm.volume_id,
-                                       action_id)
-            if isinstance(exc, db_exc.DBError):
-                raise exception.DatabaseUnavailable(outcome) from exc
-            raise exception.ComputeUnavailable(outcome) from exc
-        LOG.info('Detaching volume %(volume)s: cast to host %(host)s.',
-                 {'volume': bdm.volume_id, 'host': instance.host},
-                 instance_uuid=instance.uuid)
-
-    def _detach_volume_shelved_offloaded(self, context, instance, bdm):
+    def _detach_volume_shelved_offloaded(self, context, instance, bdm,
+                                         full):
         """Finish the detach here: no host has the volume plugged.
 
         As Nova's API does for a shelved offloaded server: the volume is
@@ -156,8 +228,8 @@ class API:
         be reached leaves everything as it was.
         """
         cell = instance.cell
-        instance_data = objects.instance_data(objects.instance_primitive(
-            cell.db.instance_get_full(context, instance.uuid)))
+        instance_data = objects.instance_data(
+            objects.instance_primitive(full))
         action_id = event_id = None
         try:
             action_id = cell.db.action_start(context, instance.uuid,

@@ -17,6 +17,7 @@ from oslo_db.sqlalchemy import exc_filters
 from oslo_utils import timeutils
 import sqlalchemy as sa
 
+from detach_ext.db import lookup
 from detach_ext.db import models
 
 
@@ -39,6 +40,13 @@ def _pg_connection_failed(operational_error, match, engine_name,
 _retry_on_deadlock = oslo_db_api.wrap_db_retry(
     max_retries=2, retry_on_deadlock=True, retry_on_disconnect=True,
     retry_interval=0.1, max_retry_interval=0.5, jitter=True)
+
+# For a whole transaction of several steps (Database.transaction): a
+# deadlock runs it again from its start; a lost connection answers at
+# once (its writes were not committed).
+retry_on_deadlock = oslo_db_api.wrap_db_retry(
+    max_retries=2, retry_on_deadlock=True, retry_interval=0.1,
+    max_retry_interval=0.5, jitter=True)
 
 
 def engine_options(conf, connection=None):
@@ -68,6 +76,29 @@ def engine_options(conf, connection=None):
         options['connection_parameters'] = '&'.join(
             p for p in (options.get('connection_parameters'), extra) if p)
     return options
+
+
+def _begin_sqlite_immediately(engine):
+    """SQLite transactions take the write lock when they begin.
+
+    A transaction that reads and then writes (the detach's) would
+    otherwise meet another one doing the same: both hold the read lock,
+    neither can upgrade, and SQLite fails one of them at once ("database
+    is locked").  Begun IMMEDIATE, the second waits for the first (the
+    driver's busy timeout).  It takes the place of oslo.db's own listener,
+    which emits a plain BEGIN (oslo.db 18 offers no option for this).
+    """
+    if engine.dialect.name != 'sqlite':
+        return
+    for listener in list(engine.dispatch.begin):
+        if getattr(listener, '__name__', '') == '_sqlite_emit_begin':
+            sa.event.remove(engine, 'begin', listener)
+
+    @sa.event.listens_for(engine, 'begin')
+    def begin(conn):
+        if 'in_transaction' not in conn.info:
+            conn.exec_driver_sql('BEGIN IMMEDIATE')
+            conn.info['in_transaction'] = True
 
 
 _psycopg2_timeout = []
@@ -112,6 +143,20 @@ def _bound_psycopg2_waits(seconds):
     extensions.set_wait_callback(wait)
 
 
+# Statements of the detach path, built once.
+_VOLUME_SWAP = sa.update(models.Volume.__table__).where(
+    models.Volume.__table__.c.id == sa.bindparam('volume_id'),
+    models.Volume.__table__.c.status == sa.bindparam('expected'),
+).values(status=sa.bindparam('new_status'), updated_at=sa.bindparam('now'))
+_ACTION_INSERT = sa.insert(models.InstanceAction.__table__).values(
+    action=sa.bindparam('action'),
+    instance_uuid=sa.bindparam('instance_uuid'),
+    request_id=sa.bindparam('request_id'), user_id=sa.bindparam('user_id'),
+    project_id=sa.bindparam('project_id'),
+    start_time=sa.bindparam('start_time'),
+    created_at=sa.bindparam('created_at'), deleted=0)
+
+
 class _NothingToDo(Exception):
     """Leave a transaction without its changes."""
 
@@ -132,7 +177,9 @@ class Database:
     def __init__(self, conf, connection=None):
         self.ctxmgr = enginefacade.transaction_context()
         self.ctxmgr.configure(**engine_options(conf, connection))
+        self.ctxmgr.append_on_engine_create(_begin_sqlite_immediately)
         self._reflected = None
+        self._lookup = None
 
     @property
     def engine(self):
@@ -186,6 +233,59 @@ class Database:
                 t for t in _INSTANCE_TABLES if t in names])
             self._reflected = metadata.tables
         return self._reflected
+
+    def transaction(self, context):
+        """One connection and transaction for a block of calls: every
+        method of this class called with ``context`` inside it joins it
+        (oslo.db's nesting), and it commits at the end of the block.
+        Methods with retries of their own must not be called inside one
+        (a retry cannot resume a broken transaction): retry the block, as
+        :func:`retry_on_deadlock` does."""
+        return self.ctxmgr.writer.using(context)
+
+    def detach_begin(self, context, instance_uuid, volume_id):
+        """Begin a detach in one transaction (or the caller's): the local
+        volume's compare-and-swap ``in-use`` -> ``detaching`` and the
+        ``detach_volume`` instance action of the context's request.
+
+        :returns: the action's id, or None (nothing written) when the
+            volume was not ``in-use``.
+        """
+        now = timeutils.utcnow()
+        with self.ctxmgr.writer.using(context) as session:
+            if session.execute(_VOLUME_SWAP, {
+                    'volume_id': volume_id, 'expected': 'in-use',
+                    'new_status': 'detaching', 'now': now}).rowcount != 1:
+                return None
+            return session.execute(_ACTION_INSERT, {
+                'action': 'detach_volume', 'instance_uuid': instance_uuid,
+                'request_id': context.request_id,
+                'user_id': context.user_id,
+                'project_id': context.project_id, 'start_time': now,
+                'created_at': now}).inserted_primary_key[0]
+
+    def detach_lookup(self, context, instance_uuid, volume_id,
+                      project_id=None):
+        """A live instance with its live attachment of ``volume_id`` and
+        all the cast carries of it, in one statement
+        (:mod:`detach_ext.db.lookup`).
+
+        :param project_id: when given, only an instance of that project.
+        :returns: ``(instance, attachment, full)`` (see
+            :func:`detach_ext.db.lookup.unpack`), or None without such an
+            instance.
+        """
+        if self._lookup is None:
+            self._lookup = lookup.build(self._nova_tables())
+        any_project, own_project = self._lookup
+        params = {'uuid': instance_uuid, 'volume_id': volume_id}
+        query = any_project
+        if project_id is not None:
+            params['project_id'] = project_id
+            query = own_project
+        with self.ctxmgr.reader.connection.using(context) as conn:
+            row = conn.execute(query, params).first()
+        return lookup.unpack(row) if row is not None else None
 
     def instance_get_full(self, context, uuid):
         """Every column of an instance row, with its metadata, system

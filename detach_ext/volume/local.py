@@ -42,11 +42,18 @@ class API:
         if self.db.volume_update_status_on_match(
                 context, volume_id, IN_USE, status):
             return
-        # Lost the compare-and-swap: say why with the status it has now.
-        status = self.get_status(context, volume_id)
+        raise self.refusal(context, volume_id)
+
+    def refusal(self, context, volume_id):
+        """The InvalidVolume (or VolumeNotFound) of a volume whose
+        compare-and-swap from ``in-use`` failed, saying why."""
+        try:
+            status = self.get_status(context, volume_id)
+        except exception.VolumeNotFound as exc:
+            return exc
         if status == AVAILABLE:
-            raise exception.InvalidVolume(reason='already detached')
-        raise exception.InvalidVolume(
+            return exception.InvalidVolume(reason='already detached')
+        return exception.InvalidVolume(
             reason="volume %s is '%s', not 'in-use'" % (volume_id, status))
 
     def roll_detaching(self, context, volume_id):

@@ -1,5 +1,6 @@
 """The compute API's rules, with fakes in place of DB, volumes and RPC."""
 
+import contextlib
 import types
 
 from oslo_db import exception as db_exc
@@ -11,8 +12,13 @@ from detach_ext import exception
 
 
 class FakeVolumes:
+    shares_database = True
+
     def __init__(self):
         self.calls = []
+
+    def refusal(self, context, volume_id):
+        return exception.InvalidVolume(reason='already detached')
 
     def begin_detaching(self, context, volume_id):
         self.calls.append(('begin_detaching', volume_id))
@@ -22,12 +28,23 @@ class FakeVolumes:
 
 
 class FakeDB:
+    """The lookup answers ``instance`` and ``bdm`` (dicts)."""
+
     def __init__(self, calls):
         self.calls = calls
+        self.instance = self.bdm = None
 
-    def instance_get_full(self, context, uuid):
-        return {'instance': {'id': 1, 'uuid': uuid, 'host': 'h1',
-                             'deleted': 0}}
+    def transaction(self, context):
+        return contextlib.nullcontext()
+
+    def detach_lookup(self, context, uuid, volume_id, project_id=None):
+        full = {'instance': dict(self.instance, id=1, deleted=0),
+                'services': None}
+        return self.instance, self.bdm, full
+
+    def detach_begin(self, context, uuid, volume_id):
+        self.calls.append(('begin_detaching', volume_id))
+        return self.action_start(context, uuid, 'detach_volume')
 
     def action_start(self, context, uuid, action):
         self.calls.append(('action_start', action))
@@ -53,13 +70,13 @@ def _instance(**kw):
     values = dict(uuid='u1', host='h1', locked=False, vm_state='active',
                   task_state=None, project_id='p1')
     values.update(kw)
-    return types.SimpleNamespace(**values)
+    return values
 
 
 def _bdm(**kw):
-    values = dict(volume_id='v1', attachment_id='a1', is_root=False)
+    values = dict(id=7, volume_id='v1', attachment_id='a1', boot_index=None)
     values.update(kw)
-    return types.SimpleNamespace(**values)
+    return values
 
 
 class TestDetachVolume(testtools.TestCase):
@@ -71,13 +88,21 @@ class TestDetachVolume(testtools.TestCase):
         self.db = FakeDB(self.volumes.calls)
         self.cell = cells.Cell('cell1', self.db, self.volumes, self.rpc)
         self.api = compute_api.API(cells.OneCell(self.cell))
-        self.context = types.SimpleNamespace(is_admin=False)
+        self.context = types.SimpleNamespace(is_admin=False,
+                                             project_id='p1')
 
     def _instance(self, **kw):
-        return _instance(cell=self.cell, **kw)
+        return _instance(**kw)
+
+    def detach(self, instance, bdm):
+        """The compute API's detach of a server the lookup finds as
+        ``instance`` with ``bdm``, policy allowing."""
+        self.db.instance, self.db.bdm = instance, bdm
+        return self.api.detach_volume(self.context, instance['uuid'],
+                                      bdm['volume_id'], lambda i: None)
 
     def test_success_begins_then_casts(self):
-        self.api.detach_volume(self.context, self._instance(), _bdm())
+        self.detach(self._instance(), _bdm())
         self.assertEqual([('begin_detaching', 'v1'),
                           ('action_start', 'detach_volume')],
                          self.volumes.calls)
@@ -86,7 +111,7 @@ class TestDetachVolume(testtools.TestCase):
     def test_cast_failure_rolls_back_and_raises_503(self):
         self.rpc.error = RuntimeError('boom')
         exc = self.assertRaises(exception.ComputeUnavailable,
-                                self.api.detach_volume, self.context,
+                                self.detach,
                                 self._instance(), _bdm())
         self.assertEqual(503, exc.code)
         self.assertEqual([('begin_detaching', 'v1'),
@@ -94,15 +119,16 @@ class TestDetachVolume(testtools.TestCase):
                           ('action_destroy', 42),
                           ('roll_detaching', 'v1')], self.volumes.calls)
 
-    def test_action_record_fails_503_rolls_back(self):
+    def test_action_record_fails_nothing_to_undo(self):
+        # The action is written in the transaction of the volume's
+        # compare-and-swap: both are rolled back together, and the error
+        # reaches the router (503).
         def broken(context, uuid, action):
             raise db_exc.DBConnectionError()
         self.db.action_start = broken
-        self.assertRaises(exception.DatabaseUnavailable,
-                          self.api.detach_volume, self.context,
+        self.assertRaises(db_exc.DBConnectionError, self.detach,
                           self._instance(), _bdm())
-        self.assertEqual([('begin_detaching', 'v1'),
-                          ('roll_detaching', 'v1')], self.volumes.calls)
+        self.assertEqual([('begin_detaching', 'v1')], self.volumes.calls)
         self.assertEqual([], self.rpc.casts)
 
     def test_failed_undo_still_answers_503(self):
@@ -112,7 +138,7 @@ class TestDetachVolume(testtools.TestCase):
             raise RuntimeError('volume service gone too')
         self.volumes.roll_detaching = broken
         exc = self.assertRaises(exception.ComputeUnavailable,
-                                self.api.detach_volume, self.context,
+                                self.detach,
                                 self._instance(), _bdm())
         self.assertIn(('action_destroy', 42), self.volumes.calls)
         # The repair rolls it back (no action): the message says so.
@@ -130,14 +156,14 @@ class TestDetachVolume(testtools.TestCase):
         self.volumes.roll_detaching = broken
         self.db.action_destroy = broken
         exc = self.assertRaises(exception.ComputeUnavailable,
-                                self.api.detach_volume, self.context,
+                                self.detach,
                                 self._instance(), _bdm())
         self.assertIn('the compute host will finish it', exc.message)
 
     def test_undone_says_nothing_was_changed(self):
         self.rpc.error = RuntimeError('boom')
         exc = self.assertRaises(exception.ComputeUnavailable,
-                                self.api.detach_volume, self.context,
+                                self.detach,
                                 self._instance(), _bdm())
         self.assertEqual('The compute service could not be reached; '
                          'nothing was changed.  Try again later.',
@@ -146,7 +172,7 @@ class TestDetachVolume(testtools.TestCase):
     def test_checks_raise_before_any_write(self):
         cases = [
             (self._instance(locked=True, vm_state='error'),
-             _bdm(is_root=True), exception.CantDetachRootDevice),
+             _bdm(boot_index=0), exception.CantDetachRootDevice),
             (self._instance(locked=True, vm_state='error'), _bdm(),
              exception.InstanceIsLocked),
             (self._instance(vm_state='error', task_state='x'), _bdm(),
@@ -157,21 +183,20 @@ class TestDetachVolume(testtools.TestCase):
              exception.InstanceNotOnHost),
         ]
         for instance, bdm, error in cases:
-            self.assertRaises(error, self.api.detach_volume, self.context,
-                              instance, bdm)
+            self.assertRaises(error, self.detach, instance, bdm)
         self.assertEqual([], self.volumes.calls)
         self.assertEqual([], self.rpc.casts)
 
     def test_admin_ignores_lock(self):
         self.context.is_admin = True
-        self.api.detach_volume(self.context, self._instance(locked=True),
-                               _bdm())
+        self.detach(self._instance(locked=True), _bdm())
         self.assertEqual(1, len(self.rpc.casts))
 
     def test_state_message(self):
         exc = self.assertRaises(
             exception.InstanceInvalidState, compute_api.check_instance_state,
-            _instance(vm_state='active', task_state='resize_prep'),
+            compute_api.Record(_instance(vm_state='active',
+                                         task_state='resize_prep')),
             'detach_volume', ('active',), (None,))
         self.assertEqual("Cannot 'detach_volume' instance u1 while it is in "
                          "task_state resize_prep", exc.message)
