@@ -1,5 +1,8 @@
 """The policy enforcer: rules from code, overrides from the operator's file."""
 
+import os
+import time
+
 from oslo_config import cfg
 from oslo_log import log as logging
 from oslo_policy import policy
@@ -31,13 +34,27 @@ class Enforcer:
 
     def __init__(self, conf):
         self._enforcer = make_enforcer(conf)
+        # oslo.policy looks for changed policy files (several path lookups
+        # and stat calls) on every check, twice a request here.  detach_ext
+        # stats the file it read on each request and lets oslo.policy look
+        # everywhere (a new file, policy_dirs) once a second.
+        self._load_rules = self._enforcer.load_rules
+        self._enforcer.load_rules = _no_reload
+        self._next_look = 0.0
+        self._mtime = _mtime(self._enforcer.policy_path)
 
     def _reload(self):
-        # oslo.policy re-reads a file whose mtime changed on every check
-        # and raises if it cannot parse it; having noted the new mtime, it
-        # then keeps the rules it had without trying again.
+        # oslo.policy re-reads a file whose mtime changed and raises if it
+        # cannot parse it; having noted the new mtime, it then keeps the
+        # rules it had without trying again.
+        now = time.monotonic()
+        mtime = _mtime(self._enforcer.policy_path)
+        if now < self._next_look and mtime == self._mtime:
+            return
+        self._next_look = now + RELOAD_INTERVAL
+        self._mtime = mtime
         try:
-            self._enforcer.load_rules()
+            self._load_rules()
         except Exception as exc:  # whatever the file holds
             LOG.error('The policy file %(path)s cannot be read as rules '
                       '(%(error)s); the rules read before stay in force '
@@ -58,6 +75,21 @@ class Enforcer:
         """Whether ``context_is_admin`` holds for the caller."""
         self._reload()
         return self._enforcer.authorize('context_is_admin', {}, context)
+
+
+# Seconds between two looks for a changed policy file.
+RELOAD_INTERVAL = 1.0
+
+
+def _no_reload(force_reload=False):
+    pass
+
+
+def _mtime(path):
+    try:
+        return os.stat(path).st_mtime_ns if path else None
+    except OSError:
+        return None
 
 
 def _one_line(exc):

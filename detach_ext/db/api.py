@@ -277,7 +277,7 @@ class Database:
         """
         if self._lookup is None:
             self._lookup = lookup.build(self._nova_tables())
-        any_project, own_project = self._lookup
+        any_project, own_project, datetimes = self._lookup
         params = {'uuid': instance_uuid, 'volume_id': volume_id}
         query = any_project
         if project_id is not None:
@@ -285,7 +285,7 @@ class Database:
             query = own_project
         with self.ctxmgr.reader.connection.using(context) as conn:
             row = conn.execute(query, params).first()
-        return lookup.unpack(row) if row is not None else None
+        return lookup.unpack(row, datetimes) if row is not None else None
 
     def instance_get_full(self, context, uuid):
         """Every column of an instance row, with its metadata, system
