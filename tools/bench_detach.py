@@ -138,19 +138,25 @@ def count_round_trips(conf, server, volume):
     import webob
     from detach_ext import deploy
     from detach_ext import runtime
-    app = deploy.loadapp(conf)
-    engine = runtime.get(conf).db.engine
+    rt = runtime.Runtime(conf)
+    app = deploy.loadapp(rt)
+    engine = rt.db.engine
     statements = []
     sa.event.listen(engine, 'before_cursor_execute',
                     lambda *a: statements.append(a[2]))
     # The first request loads schema reflection: measure the second.
-    for i, (s, v) in enumerate(((server[0], volume[0]),
-                                (server[1], volume[1]))):
-        del statements[:]
-        req = webob.Request.blank(
-            '/v2/%s/servers/%s/os-volume_attachments/%s' % (PROJECT, s, v),
-            method='DELETE', headers={'X-Auth-Token': 'demo:' + PROJECT})
-        status = req.get_response(app).status_int
+    try:
+        for i, (s, v) in enumerate(((server[0], volume[0]),
+                                    (server[1], volume[1]))):
+            del statements[:]
+            req = webob.Request.blank(
+                '/v2/%s/servers/%s/os-volume_attachments/%s'
+                % (PROJECT, s, v),
+                method='DELETE', headers={'X-Auth-Token': 'demo:' + PROJECT})
+            status = req.get_response(app).status_int
+    finally:
+        # Its pools let go before the DROP.
+        deploy.release(rt)
     return status, len(statements)
 
 
@@ -252,10 +258,6 @@ def main():
         for proc in procs:
             proc.terminate()
             proc.wait(30)
-        # Every pool of this process lets go before the DROP.
-        from detach_ext import runtime
-        for rt in list(runtime._RUNTIMES.values()):
-            rt.close()
         if 'db' in locals():
             db.dispose()
         with admin.connect() as c:

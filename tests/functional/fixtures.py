@@ -26,7 +26,6 @@ import os
 import shutil
 import subprocess
 import threading
-import time
 import urllib.parse
 import uuid
 
@@ -44,8 +43,13 @@ from detach_ext.db import migration
 from detach_ext.db import models
 from detach_ext import deploy
 from detach_ext import rpc
-from detach_ext import runtime
 from detach_ext import server as embedded_server
+from tests import fakes
+
+# The shared fakes, under the names the tests know.
+GatedDriver = fakes.GatedDriver
+FailingDriver = fakes.FailingDriver
+wait_for = fakes.wait_for
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -189,18 +193,6 @@ def shared_transport_url():
         return _process_vhost[0]
 
 
-class GatedDriver(compute_manager.ReferenceDriver):
-    """A hypervisor that unplugs only once ``gate`` is set, so that every
-    concurrent request is answered while the detach is still in flight."""
-
-    def __init__(self, gate):
-        super().__init__()
-        self.gate = gate
-
-    def detach_volume(self, *args):
-        self.gate.wait(30)
-
-
 # add_volume's default: a new attachment id.
 NEW = object()
 
@@ -254,12 +246,14 @@ class Deployment(fixtures.Fixture):
         if self.policy is not None:
             with open(os.path.join(self.dir, 'policy.yaml'), 'w') as f:
                 f.write(self.policy)
+        # The Runtime the paste factories of this configuration share.
+        self.runtime = deploy.runtime_for({'config_file': self.conf_path},
+                                          {})
+        self.addCleanup(deploy.release, self.runtime)
+        self.conf = self.runtime.conf
         self.app = paste_deploy.loadapp(
             'config:' + PASTE_INI, name=self.pipeline,
             global_conf={'config_file': self.conf_path})
-        self.conf = deploy.conf_for({'config_file': self.conf_path}, {})
-        self.runtime = runtime.get(self.conf)
-        self.addCleanup(runtime.release, self.conf)
         self.db = self.runtime.db
         migration.db_sync(self.db.engine, create_nova=True)
         self.context = detach_context.get_admin_context()
@@ -424,12 +418,7 @@ class Deployment(fixtures.Fixture):
         return manager
 
     def wait_for(self, predicate, timeout=10):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return True
-            time.sleep(0.02)
-        return predicate()
+        return wait_for(predicate, timeout)
 
     def capture_logs(self):
         """Log lines of detach_ext as oslo.log formats them in production
