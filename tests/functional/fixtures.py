@@ -26,6 +26,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 import urllib.parse
 import uuid
 
@@ -461,18 +462,37 @@ class HTTPServer(fixtures.Fixture):
             self._server = None
 
 
-def run_concurrently(count, func):
-    """Run ``func`` in ``count`` threads released at the same moment."""
+def run_concurrently(count, func, timeout=60):
+    """Run ``func`` in ``count`` threads released at the same moment.
+
+    :returns: their results, in thread order.
+    :raises AssertionError: a thread raised (its exception is the cause)
+        or had not returned after ``timeout`` seconds.
+    """
     barrier = threading.Barrier(count)
     results = [None] * count
+    errors = [None] * count
 
     def _run(i):
-        barrier.wait()
-        results[i] = func()
+        try:
+            barrier.wait()
+            results[i] = func()
+        except BaseException as exc:
+            errors[i] = exc
 
-    threads = [threading.Thread(target=_run, args=(i,)) for i in range(count)]
+    threads = [threading.Thread(target=_run, args=(i,), daemon=True)
+               for i in range(count)]
     for t in threads:
         t.start()
+    deadline = time.monotonic() + timeout
     for t in threads:
-        t.join(60)
+        t.join(max(0, deadline - time.monotonic()))
+    stuck = sum(t.is_alive() for t in threads)
+    if stuck:
+        raise AssertionError('%d of %d concurrent calls had not returned '
+                             'after %s s' % (stuck, count, timeout))
+    for i, error in enumerate(errors):
+        if error is not None:
+            raise AssertionError('concurrent call %d of %d raised %r'
+                                 % (i + 1, count, error)) from error
     return results

@@ -12,7 +12,6 @@ import uuid
 from oslo_utils import timeutils
 import sqlalchemy as sa
 
-from detach_ext.compute import manager as compute_manager
 from detach_ext.compute import objects
 from detach_ext.compute import states
 from detach_ext.db import models
@@ -449,11 +448,6 @@ class TestDetachSuccess(base.DeploymentTestCase):
         self.assertEqual(before, self.dep.snapshot())
 
 
-class FailingDriver(compute_manager.ReferenceDriver):
-    def detach_volume(self, *args):
-        raise RuntimeError('the hypervisor refused')
-
-
 class TestDetachFailures(base.DeploymentTestCase):
 
     def test_cast_fails_503_rolls_back_and_logs_request_id(self):
@@ -475,7 +469,8 @@ class TestDetachFailures(base.DeploymentTestCase):
         self.assertIn(request_id, failure_lines[0])
 
     def test_worker_failure_rolls_back_and_records_fault(self):
-        self.dep.start_worker(ff.HOST, driver=FailingDriver())
+        self.dep.start_worker(ff.HOST, driver=ff.FailingDriver(
+            RuntimeError('the hypervisor refused')))
         server = self.dep.add_server()
         volume = self.dep.add_volume(server)
         self.assertAccepted(self.dep.delete(server, volume))

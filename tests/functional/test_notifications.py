@@ -3,7 +3,6 @@
 
 import oslo_messaging
 
-from detach_ext.compute import manager as compute_manager
 from tests.functional import base
 from tests.functional import fixtures as ff
 
@@ -19,11 +18,6 @@ class Listener:
     def error(self, ctxt, publisher_id, event_type, payload, metadata):
         self.received.append(('ERROR', publisher_id, event_type, payload,
                               ctxt))
-
-
-class Broken(compute_manager.ReferenceDriver):
-    def detach_volume(self, *args):
-        raise OSError('device busy')
 
 
 class TestNotifications(base.TestCase):
@@ -89,7 +83,7 @@ class TestNotifications(base.TestCase):
         self.assertEqual(server, legacy[3]['instance_id'])
 
     def test_error_notification(self):
-        self.dep.start_worker(ff.HOST, driver=Broken())
+        self.dep.start_worker(ff.HOST, driver=ff.FailingDriver())
         server = self.dep.add_server()
         volume = self.dep.add_volume(server)
         self.assertAccepted(self.dep.delete(server, volume))
