@@ -262,13 +262,16 @@ class Deployment(fixtures.Fixture):
     # HTTP
 
     def delete(self, server_id, volume_id, project=PROJECT, user='demo',
-               token=None, roles=None, prefix=None, headers=None):
+               token=None, roles=None, prefix=None, headers=None,
+               body=None):
+        """The detach request; ``body`` (bytes) is sent if given."""
         prefix = '/v2/%s' % project if prefix is None else prefix
         path = '%s/servers/%s/os-volume_attachments/%s' % (
             prefix, server_id, volume_id)
+        kwargs = {} if body is None else {'body': body}
         return self.request(path, 'DELETE', token=token or
                             '%s:%s' % (user, project), roles=roles,
-                            headers=headers)
+                            headers=headers, **kwargs)
 
     def request(self, path, method='GET', token=None, roles=None,
                 headers=None, **kwargs):

@@ -372,11 +372,23 @@ class TestDetachSuccess(base.DeploymentTestCase):
         self._detach_and_wait(server, volume, user='admin')
 
     def test_delete_ignores_a_body(self):
+        # Nova's detach takes no body; the attach call's is not read.
         server = self.dep.add_server()
         volume = self.dep.add_volume(server)
-        response = self.dep.delete(
-            server, volume, headers={'Content-Type': 'application/json'})
-        self.assertAccepted(response)
+        self._detach_and_wait(
+            server, volume,
+            body=b'{"volumeAttachment": {"volumeId": "%s"}}' % (
+                str(uuid.uuid4()).encode()),
+            headers={'Content-Type': 'application/json'})
+
+    def test_delete_ignores_a_body_with_a_wrong_length(self):
+        for length in ('1000', '3'):
+            server = self.dep.add_server()
+            volume = self.dep.add_volume(server)
+            self._detach_and_wait(
+                server, volume, body=b'{"not": "json" ...',
+                headers={'Content-Type': 'application/json',
+                         'Content-Length': length})
 
     def test_delete_concurrent_one_202(self):
         # The worker's hypervisor is held until every request is answered,

@@ -95,8 +95,24 @@ class TestNotifications(base.TestCase):
         self.assertEqual('OSError', fault['exception'])
         self.assertEqual('device busy', fault['exception_message'])
 
-    def test_noop_by_default(self):
+    def test_nothing_reaches_the_bus_by_default(self):
         dep = self.useFixture(ff.Deployment())
-        notifier = dep.runtime.notifier('h')
-        self.assertEqual([], dep.conf.oslo_messaging_notifications.driver)
-        self.assertEqual([], notifier._versioned._driver_names)
+        listener = Listener()
+        server = oslo_messaging.get_notification_listener(
+            dep.runtime.notification_transport,
+            [oslo_messaging.Target(topic='versioned_notifications'),
+             oslo_messaging.Target(topic='notifications')],
+            [listener], pool='detach-ext-test-%s' % dep.suffix)
+        server.start()
+        self.addCleanup(server.wait)
+        self.addCleanup(server.stop)
+        worker = dep.start_worker(ff.HOST)
+        instance = dep.add_server()
+        volume = dep.add_volume(instance)
+        self.assertAccepted(dep.delete(instance, volume))
+        self.assertTrue(dep.wait_for(
+            lambda: dep.attachment(instance, volume) is None and
+            worker.idle()))
+        # Give a stray notification the time to arrive: there is none.
+        dep.wait_for(lambda: listener.received, timeout=1)
+        self.assertEqual([], listener.received)
