@@ -11,10 +11,10 @@ import oslo_messaging
 
 from detach_ext import cells
 from detach_ext.compute import api as compute_api
-from detach_ext import context as detach_context
 from detach_ext.compute import manager as compute_manager
 from detach_ext.compute import notifications
 from detach_ext.compute import rpcapi as compute_rpcapi
+from detach_ext import context as detach_context
 from detach_ext.db import api as db_api
 from detach_ext.db import mappings
 from detach_ext import policy

@@ -134,10 +134,9 @@ def gunicorn(port, app, env, workers=2):
 
 def count_round_trips(conf, server, volume):
     """Database statements of one detach, in process (same code path)."""
-    from paste import deploy as paste_deploy  # noqa: F401
-    import webob
     from detach_ext import deploy
     from detach_ext import runtime
+    import webob
     rt = runtime.Runtime(conf)
     app = deploy.loadapp(rt)
     engine = rt.db.engine

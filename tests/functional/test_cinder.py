@@ -4,8 +4,8 @@ that enforces Cinder's state rules and checks the token."""
 import threading
 import uuid
 
-from keystonemiddleware import fixture as ksm_fixture
 from keystoneauth1 import fixture as ksa_fixture
+from keystonemiddleware import fixture as ksm_fixture
 
 from tests.functional import base
 from tests.functional import fake_cinder
