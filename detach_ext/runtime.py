@@ -1,30 +1,25 @@
 """Build the collaborators of one deployment once, from its ConfigOpts.
 
 The API app, the filter and the compute worker of one process share one
-:class:`Runtime` per ConfigOpts: one engine pool, one policy enforcer, one
-transport (so the in-process ``fake://`` transport of the embedded mode
-reaches the in-process worker).  Tests build a Runtime of their own and may
-replace a collaborator before building the app.
+:class:`Runtime` (:mod:`detach_ext.deploy` keeps the API's): one engine
+pool, one policy enforcer, one transport (so the in-process ``fake://``
+transport of the embedded mode reaches the in-process worker).  Each
+collaborator is built on first use; :meth:`Runtime.close` lets go of them.
 """
-
-import threading
 
 import oslo_messaging
 
 from detach_ext import cells
 from detach_ext.compute import api as compute_api
-from detach_ext import context as detach_context
 from detach_ext.compute import manager as compute_manager
 from detach_ext.compute import notifications
 from detach_ext.compute import rpcapi as compute_rpcapi
+from detach_ext import context as detach_context
 from detach_ext.db import api as db_api
 from detach_ext.db import mappings
 from detach_ext import policy
 from detach_ext import rpc
 from detach_ext import volume
-
-_LOCK = threading.Lock()
-_RUNTIMES = {}
 
 
 class Runtime:
@@ -129,26 +124,13 @@ class Runtime:
         return rpc.get_server(self.transport, target, manager.endpoints())
 
     def close(self):
+        """Close the pools and connections built so far (they are built
+        again if used after this)."""
         if self._cells is not None:
             self._cells.close()
         for transport in (self._transport, self._notification_transport):
             if transport is not None:
                 transport.cleanup()
+        self._cells = self._compute_api = None
+        self._transport = self._notification_transport = None
         self.db.dispose()
-
-
-def release(conf):
-    """Close and forget the Runtime of ``conf``, if one was built."""
-    with _LOCK:
-        runtime = _RUNTIMES.pop(id(conf), None)
-    if runtime is not None and runtime.conf is conf:
-        runtime.close()
-
-
-def get(conf):
-    """The Runtime of ``conf``, built on first use."""
-    with _LOCK:
-        runtime = _RUNTIMES.get(id(conf))
-        if runtime is None or runtime.conf is not conf:
-            runtime = _RUNTIMES[id(conf)] = Runtime(conf)
-        return runtime

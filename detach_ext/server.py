@@ -39,7 +39,7 @@ MAX_HEADER_BYTES = 64 * 1024
 # As http.server and gunicorn.
 MAX_HEADERS = 100
 # Connections waiting to be accepted: bursts of concurrent clients (the
-# tests send 20 at once) are queued, not refused.
+# tests send up to 40 at once) are queued, not refused.
 BACKLOG = 128
 THREADS = 16
 

@@ -1,19 +1,18 @@
 """The API as a module-level WSGI ``application`` for a WSGI server.
 
-    gunicorn -w 2 -b 0.0.0.0:8774 detach_ext.wsgi:application
+    DETACH_EXT_CONFIG_FILE=/etc/detach_ext/detach_ext.conf \\
+        gunicorn -w 2 -b 0.0.0.0:8774 detach_ext.wsgi:application
     uwsgi --http :8774 --module detach_ext.wsgi:application \\
-          --pyargv "--config-file /etc/detach_ext/detach_ext.conf"
+          --env DETACH_EXT_CONFIG_FILE=/etc/detach_ext/detach_ext.conf
 
-Configuration files come from ``--config-file`` in the process's arguments
-(uwsgi's ``--pyargv``), else ``$DETACH_EXT_CONFIG_FILE`` (commas between
-several), else ``/etc/detach_ext/detach_ext.conf``.  The pipeline is
+The command line belongs to the WSGI server, so (as Nova's and placement's
+WSGI apps) the configuration files are ``$DETACH_EXT_CONFIG_FILE`` (commas
+between several), else oslo.config's search for ``detach_ext.conf``
+(:mod:`detach_ext.deploy` has the whole rule).  The pipeline is
 ``[api] paste_pipeline`` of ``[api] api_paste_config``.  Each worker process
 imports this module after the fork and so opens its own database pool and
-message bus connection.
+message bus connection, kept for the life of the process.
 """
-
-import os
-import sys
 
 from oslo_log import log as logging
 
@@ -21,28 +20,18 @@ from oslo_log import log as logging
 from detach_ext import cmd  # noqa: F401
 from detach_ext import conf as detach_conf
 from detach_ext import deploy
+from detach_ext import runtime
 
 
-def _config_files(argv, environ):
-    files = []
-    for i, arg in enumerate(argv):
-        if arg == '--config-file' and i + 1 < len(argv):
-            files.append(argv[i + 1])
-        elif arg.startswith('--config-file='):
-            files.append(arg.split('=', 1)[1])
-    if not files and environ.get('DETACH_EXT_CONFIG_FILE'):
-        files = [f.strip() for f in
-                 environ['DETACH_EXT_CONFIG_FILE'].split(',') if f.strip()]
-    return files or None
+def init_application(environ=None):
+    """Parse the configuration, set up logging, load the paste app.
 
-
-def init_application(argv=None, environ=None):
-    """Parse the configuration, set up logging, load the paste app."""
-    files = _config_files(sys.argv[1:] if argv is None else argv,
-                          os.environ if environ is None else environ)
-    conf = detach_conf.load(config_files=files)
+    :param environ: the process environment (``os.environ`` by default).
+    """
+    conf = detach_conf.load(
+        config_files=deploy.config_files(environ=environ))
     logging.setup(conf, 'detach_ext')
-    return deploy.loadapp(conf)
+    return deploy.loadapp(runtime.Runtime(conf))
 
 
 application = init_application()

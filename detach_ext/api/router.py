@@ -48,15 +48,21 @@ def _method_not_allowed(allowed):
 
 def make_map(declarations):
     """A Routes mapper: each method to its handler, any other method to
-    a 405 that names the allowed ones in ``Allow``."""
+    a 405 that names the allowed ones in ``Allow``.
+
+    A match also names its route's ``api_version``, ``v2`` or ``v2.1``
+    (only v2.1 has microversions, as in Nova).
+    """
     mapper = routes.Mapper()
     for path, targets in declarations.items():
+        api_version = path.split('/')[1]
         for method, handler in targets.items():
             mapper.connect(path, handler=handler,
+                           api_version=api_version,
                            conditions={'method': [method]})
         mapper.connect(path,
                        handler=_method_not_allowed(', '.join(sorted(targets))),
-                       method_not_allowed=True)
+                       api_version=api_version, method_not_allowed=True)
     return mapper
 
 
@@ -113,12 +119,6 @@ def context_from_environ(environ, enforcer):
     return context
 
 
-def is_microversioned(environ):
-    """Whether the request is under ``/v2.1`` (the legacy ``/v2`` has no
-    microversions, as in Nova)."""
-    return api_path(environ).startswith('/v2.1/')
-
-
 class Router:
     """The detach_ext WSGI app.
 
@@ -131,7 +131,7 @@ class Router:
         self.mapper = make_map(ROUTE_DECLARATIONS)
 
     def match(self, environ):
-        """The routing result of a request, or None."""
+        """The routing result of a request (:func:`make_map`), or None."""
         return self.mapper.match(url=api_path(environ), environ=environ)
 
     @webob.dec.wsgify
@@ -141,7 +141,7 @@ class Router:
             return fault.fault_response(
                 404, 'The resource could not be found.')
         version = None
-        if is_microversioned(req.environ) and not match.get(
+        if match['api_version'] == 'v2.1' and not match.get(
                 'method_not_allowed'):
             try:
                 version = microversion.negotiate(req.headers)
@@ -157,6 +157,7 @@ class Router:
         """
         match = dict(match)
         handler = match.pop('handler')
+        del match['api_version']
         if match.pop('method_not_allowed', False):
             return handler(req)
         if version is not None:
@@ -271,7 +272,7 @@ class DetachFilter:
             return self.passthrough(environ, start_response)
         req = webob.Request(environ)
         version = None
-        if is_microversioned(environ):
+        if match['api_version'] == 'v2.1':
             try:
                 version = microversion.negotiate(req.headers,
                                                  self.versions.get(environ))

@@ -72,8 +72,8 @@ def _write_all_in_one_conf(state_dir):
     return os.path.abspath(path)
 
 
-def _start_all_in_one(conf):
-    rt = runtime.get(conf)
+def _start_all_in_one(rt):
+    conf = rt.conf
     migration.db_sync(rt.db.engine, create_nova=True)
     context = detach_context.get_admin_context()
     if demo.seed(rt.db, context, conf.host):
@@ -115,8 +115,11 @@ def main(argv=None):
         conf = detach_conf.load(['--config-file', path] + argv,
                                 cli_opts=CLI_OPTS)
     logging.setup(conf, 'detach_ext')
-    worker = _start_all_in_one(conf) if conf.all_in_one else None
-    app = deploy.loadapp(conf)
+    # The app and the all-in-one worker share one Runtime (the in-process
+    # bus); released once the server has stopped.
+    rt = runtime.Runtime(conf)
+    worker = _start_all_in_one(rt) if conf.all_in_one else None
+    app = deploy.loadapp(rt)
     server = embedded_server.Server(app, conf.api.bind_host, _port(conf))
     # The port the server got (--port 0 picks a free one).
     base = 'http://%s:%s' % (conf.api.bind_host, server.port)
@@ -139,4 +142,5 @@ def main(argv=None):
         if worker is not None:
             worker.stop()
             worker.wait()
+        deploy.release(rt)
     return 0

@@ -42,7 +42,7 @@ def main(argv=None):
     conf = detach_conf.load(argv, cli_opts=compute_conf.DEFAULT_OPTS)
     logging.setup(conf, 'detach_ext')
     host = conf.host
-    rt = runtime.get(conf)
+    rt = runtime.Runtime(conf)
     manager = rt.compute_manager(host)
     server = rt.compute_server(manager)
     stop = threading.Event()

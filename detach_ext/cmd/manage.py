@@ -23,7 +23,7 @@ def _db_version(conf, db):
 
 def _volume_repair(conf, db):
     """Repair the half-done detaches of one host, or of every host."""
-    rt = runtime.get(conf)
+    rt = runtime.Runtime(conf)
     try:
         hosts = ([conf.command.compute_host] if conf.command.compute_host
                  else rt.hosts())
@@ -35,7 +35,7 @@ def _volume_repair(conf, db):
             total += repaired
         print('%d repaired' % total)
     finally:
-        runtime.release(conf)
+        rt.close()
 
 
 def _add_commands(subparsers):

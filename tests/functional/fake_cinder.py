@@ -43,6 +43,8 @@ class FakeCinder:
         self.tokens = set()
         self.any_token = any_token
         self.calls = []
+        # A status every volume call answers instead, with Cinder's body.
+        self.fail_with = None
         self._lock = threading.Lock()
 
     def add_volume(self, volume_id, status='in-use', attachment_id=None):
@@ -67,6 +69,8 @@ class FakeCinder:
         if token not in self.tokens and not (self.any_token and token):
             return _fault(401, 'error', 'The request you have made '
                                         'requires authentication.')
+        if self.fail_with:
+            return _fault(self.fail_with, 'error', 'Failing as told.')
         with self._lock:
             return self._handle(req, token)
 

@@ -44,8 +44,13 @@ from detach_ext.db import migration
 from detach_ext.db import models
 from detach_ext import deploy
 from detach_ext import rpc
-from detach_ext import runtime
 from detach_ext import server as embedded_server
+from tests import fakes
+
+# The shared fakes, under the names the tests know.
+GatedDriver = fakes.GatedDriver
+FailingDriver = fakes.FailingDriver
+wait_for = fakes.wait_for
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -189,18 +194,6 @@ def shared_transport_url():
         return _process_vhost[0]
 
 
-class GatedDriver(compute_manager.ReferenceDriver):
-    """A hypervisor that unplugs only once ``gate`` is set, so that every
-    concurrent request is answered while the detach is still in flight."""
-
-    def __init__(self, gate):
-        super().__init__()
-        self.gate = gate
-
-    def detach_volume(self, *args):
-        self.gate.wait(30)
-
-
 # add_volume's default: a new attachment id.
 NEW = object()
 
@@ -254,12 +247,14 @@ class Deployment(fixtures.Fixture):
         if self.policy is not None:
             with open(os.path.join(self.dir, 'policy.yaml'), 'w') as f:
                 f.write(self.policy)
+        # The Runtime the paste factories of this configuration share.
+        self.runtime = deploy.runtime_for({'config_file': self.conf_path},
+                                          {})
+        self.addCleanup(deploy.release, self.runtime)
+        self.conf = self.runtime.conf
         self.app = paste_deploy.loadapp(
             'config:' + PASTE_INI, name=self.pipeline,
             global_conf={'config_file': self.conf_path})
-        self.conf = deploy.conf_for({'config_file': self.conf_path}, {})
-        self.runtime = runtime.get(self.conf)
-        self.addCleanup(runtime.release, self.conf)
         self.db = self.runtime.db
         migration.db_sync(self.db.engine, create_nova=True)
         self.context = detach_context.get_admin_context()
@@ -267,13 +262,16 @@ class Deployment(fixtures.Fixture):
     # HTTP
 
     def delete(self, server_id, volume_id, project=PROJECT, user='demo',
-               token=None, roles=None, prefix=None, headers=None):
+               token=None, roles=None, prefix=None, headers=None,
+               body=None):
+        """The detach request; ``body`` (bytes) is sent if given."""
         prefix = '/v2/%s' % project if prefix is None else prefix
         path = '%s/servers/%s/os-volume_attachments/%s' % (
             prefix, server_id, volume_id)
+        kwargs = {} if body is None else {'body': body}
         return self.request(path, 'DELETE', token=token or
                             '%s:%s' % (user, project), roles=roles,
-                            headers=headers)
+                            headers=headers, **kwargs)
 
     def request(self, path, method='GET', token=None, roles=None,
                 headers=None, **kwargs):
@@ -424,12 +422,7 @@ class Deployment(fixtures.Fixture):
         return manager
 
     def wait_for(self, predicate, timeout=10):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return True
-            time.sleep(0.02)
-        return predicate()
+        return wait_for(predicate, timeout)
 
     def capture_logs(self):
         """Log lines of detach_ext as oslo.log formats them in production
@@ -472,18 +465,37 @@ class HTTPServer(fixtures.Fixture):
             self._server = None
 
 
-def run_concurrently(count, func):
-    """Run ``func`` in ``count`` threads released at the same moment."""
+def run_concurrently(count, func, timeout=60):
+    """Run ``func`` in ``count`` threads released at the same moment.
+
+    :returns: their results, in thread order.
+    :raises AssertionError: a thread raised (its exception is the cause)
+        or had not returned after ``timeout`` seconds.
+    """
     barrier = threading.Barrier(count)
     results = [None] * count
+    errors = [None] * count
 
     def _run(i):
-        barrier.wait()
-        results[i] = func()
+        try:
+            barrier.wait()
+            results[i] = func()
+        except BaseException as exc:
+            errors[i] = exc
 
-    threads = [threading.Thread(target=_run, args=(i,)) for i in range(count)]
+    threads = [threading.Thread(target=_run, args=(i,), daemon=True)
+               for i in range(count)]
     for t in threads:
         t.start()
+    deadline = time.monotonic() + timeout
     for t in threads:
-        t.join(60)
+        t.join(max(0, deadline - time.monotonic()))
+    stuck = sum(t.is_alive() for t in threads)
+    if stuck:
+        raise AssertionError('%d of %d concurrent calls had not returned '
+                             'after %s s' % (stuck, count, timeout))
+    for i, error in enumerate(errors):
+        if error is not None:
+            raise AssertionError('concurrent call %d of %d raised %r'
+                                 % (i + 1, count, error)) from error
     return results

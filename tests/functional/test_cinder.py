@@ -4,8 +4,8 @@ that enforces Cinder's state rules and checks the token."""
 import threading
 import uuid
 
-from keystonemiddleware import fixture as ksm_fixture
 from keystoneauth1 import fixture as ksa_fixture
+from keystonemiddleware import fixture as ksm_fixture
 
 from tests.functional import base
 from tests.functional import fake_cinder
@@ -95,6 +95,24 @@ class TestCinderBackend(CinderTestCase):
                          'serviceUnavailable')
         self.assertEqual('in-use', self.cinder.status(volume))
         self.assertIsNotNone(self.dep.attachment(self.server, volume))
+
+    def test_cinder_errors_503_nothing_changed(self):
+        # Cinder's 5xx, and its 401/403 to the user's own token (nothing
+        # the user can fix by asking again differently), are the volume
+        # service being unavailable.
+        for code in (500, 502, 503, 401, 403):
+            volume = self.volume()
+            before = self.dep.snapshot()
+            self.cinder.fail_with = code
+            self.assertFault(self.dep.delete(self.server, volume), 503,
+                             'serviceUnavailable',
+                             'The block storage service could not be '
+                             'reached; nothing was changed.  Try again '
+                             'later.')
+            self.cinder.fail_with = None
+            self.assertEqual('in-use', self.cinder.status(volume))
+            self.assertEqual(before, self.dep.snapshot())
+        self.assertEqual([], self.worker.received)
 
     def test_cast_failure_rolls_back_detaching(self):
         volume = self.volume()

@@ -5,8 +5,6 @@ openstacksdk and python-novaclient are test-only dependencies; no Keystone
 is involved (a fixed noauth2 token and an endpoint override).
 """
 
-import time
-
 from keystoneauth1 import session as ks_session
 from keystoneauth1 import token_endpoint
 from novaclient import client as nova_client
@@ -17,15 +15,6 @@ from openstack import exceptions as sdk_exc
 
 from tests.functional import base
 from tests.functional import fixtures as ff
-
-
-def poll(predicate, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 class ClientTestCase(base.DeploymentTestCase):
@@ -66,7 +55,8 @@ class TestOpenStackSDK(ClientTestCase):
             except sdk_exc.NotFoundException:
                 return True
             return False
-        self.assertTrue(poll(gone), 'the attachment is still listed')
+        self.assertTrue(ff.wait_for(gone, 20),
+                        'the attachment is still listed')
         self.assertEqual([], list(compute.volume_attachments(
             self.sdk_server)))
         self.assertEqual('available', self.dep.volume_status(self.volume))
@@ -97,7 +87,8 @@ class TestNovaClient(ClientTestCase):
             except nova_exc.NotFound:
                 return True
             return False
-        self.assertTrue(poll(gone), 'the attachment is still listed')
+        self.assertTrue(ff.wait_for(gone, 20),
+                        'the attachment is still listed')
         self.assertEqual('available', self.dep.volume_status(self.volume))
 
     def test_novaclient_sees_the_conflict(self):

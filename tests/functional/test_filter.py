@@ -2,6 +2,7 @@
 
 import json
 import os
+import uuid
 
 from oslo_context import context
 from paste import deploy as paste_deploy
@@ -237,3 +238,43 @@ class FilterContextTestCase(base.TestCase):
         req.headers['X-Auth-Token'] = 'demo:' + ff.PROJECT
         self.assertEqual(202, req.get_response(app).status_int)
         self.assertIs(nova_context, context.get_current())
+
+    def test_identity_from_novas_context_202(self):
+        # Behind Nova's own noauth2 there are no identity headers, only
+        # the context Nova put in the environ.
+        dep = self.useFixture(ff.Deployment())
+        worker = dep.start_worker(ff.HOST)
+        server = dep.add_server()
+        volume = dep.add_volume(server)
+        app = deploy.filter_factory({'config_file': dep.conf_path})(_inner)
+        self.addCleanup(detach_context.set_current, None)
+        req = webob.Request.blank(
+            '/v2.1/%s/servers/%s/os-volume_attachments/%s' % (
+                ff.PROJECT, server, volume), method='DELETE')
+        req.environ['nova.context'] = context.RequestContext(
+            user_id='alice', project_id=ff.PROJECT, roles=['member'],
+            request_id='req-ignored')
+        req.environ['openstack.request_id'] = 'req-%s' % uuid.uuid4()
+        self.assertEqual(202, req.get_response(app).status_int)
+        self.assertTrue(dep.wait_for(lambda: worker.received))
+        cast = worker.received[0]['context']
+        self.assertEqual(('alice', ff.PROJECT),
+                         (cast.user_id, cast.project_id))
+        self.assertEqual(req.environ['openstack.request_id'],
+                         cast.request_id)
+
+    def test_no_identity_at_all_401(self):
+        dep = self.useFixture(ff.Deployment())
+        server = dep.add_server()
+        volume = dep.add_volume(server)
+        app = deploy.filter_factory({'config_file': dep.conf_path})(_inner)
+        req = webob.Request.blank(
+            '/v2.1/%s/servers/%s/os-volume_attachments/%s' % (
+                ff.PROJECT, server, volume),
+            method='DELETE')
+        del CALLS[:]
+        response = req.get_response(app)
+        # (No request id: this pipeline has no request_id filter.)
+        self.assertEqual(401, response.status_int)
+        self.assertEqual(['unauthorized'], list(json.loads(response.body)))
+        self.assertEqual([], CALLS)

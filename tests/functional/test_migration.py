@@ -91,8 +91,8 @@ class TestDBSync(testtools.TestCase):
         self.manage('db', 'sync')
         self.assertNotIn('instances', self.tables())
         self.manage('db', 'sync', '--create-nova-schema')
-        self.assertTrue({'instances', 'block_device_mapping',
-                         'instance_faults'} <= self.tables())
+        self.assertEqual(set(), {'instances', 'block_device_mapping',
+                                 'instance_faults'} - self.tables())
 
     def test_existing_nova_schema_is_never_altered(self):
         with self.engine.begin() as connection:

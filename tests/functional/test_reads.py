@@ -3,7 +3,6 @@
 import json
 import uuid
 
-from detach_ext.compute import manager as compute_manager
 from tests.functional import base
 from tests.functional import fixtures as ff
 
@@ -92,14 +91,9 @@ class TestAttachmentReads(base.DeploymentTestCase):
                                          roles='reader'), 403, 'forbidden')
 
     def test_detach_in_flight_stays_listed_until_finished(self):
-        gate = __import__('threading').Event()
-        self.addCleanup(gate.set)
-
-        class Slow(compute_manager.ReferenceDriver):
-            def detach_volume(self, *args):
-                gate.wait(30)
-
-        self.dep.start_worker('compute-slow', driver=Slow())
+        driver = ff.GatedDriver()
+        self.addCleanup(driver.gate.set)
+        self.dep.start_worker('compute-slow', driver=driver)
         server = self.dep.add_server(host='compute-slow')
         volume = self.dep.add_volume(server)
         self.assertAccepted(self.dep.delete(server, volume))
@@ -108,7 +102,7 @@ class TestAttachmentReads(base.DeploymentTestCase):
                                     listed['volumeAttachments']])
         self.assertEqual(200, self.get(self.collection(server) + '/' +
                                        volume).status_int)
-        gate.set()
+        driver.gate.set()
         self.assertTrue(self.dep.wait_for(
             lambda: self.get(self.collection(server) + '/' +
                              volume).status_int == 404))

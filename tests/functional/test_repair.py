@@ -2,9 +2,9 @@
 the worker's completion is one transaction; a multiattach volume stays
 in-use while another attachment holds it."""
 
+import contextlib
 import datetime
 import io
-import contextlib
 
 from oslo_utils import timeutils
 import sqlalchemy as sa

@@ -3,9 +3,9 @@ points, as ``tox -e genconfig`` and ``tox -e genpolicy`` run them."""
 
 import os
 
+import fixtures
 from oslo_config import generator as config_generator
 from oslo_policy import generator as policy_generator
-import fixtures
 import testtools
 
 from tests.functional import fixtures as ff

@@ -18,24 +18,13 @@ resource reports fail and are logged, which a detach does not need.
 
 import json
 import os
-import socketserver
 import sys
-from wsgiref import simple_server
 
 import webob
 import webob.dec
 
+from detach_ext import server as embedded_server
 from tests.functional import fake_cinder
-
-
-class _Server(socketserver.ThreadingMixIn, simple_server.WSGIServer):
-    daemon_threads = True
-    request_queue_size = 128
-
-
-class _QuietHandler(simple_server.WSGIRequestHandler):
-    def log_message(self, format, *args):
-        sys.stderr.write('%s\n' % (format % args))
 
 
 class StandIn:
@@ -84,14 +73,14 @@ class StandIn:
 
 def main():
     port_file = sys.argv[1]
-    server = simple_server.make_server('127.0.0.1', 0, StandIn(),
-                                       server_class=_Server,
-                                       handler_class=_QuietHandler)
+    # The embedded server of detach-ext-api, as the functional tests serve
+    # fake_cinder.
+    server = embedded_server.Server(StandIn(), '127.0.0.1', 0)
     tmp = port_file + '.tmp'
     with open(tmp, 'w') as f:
-        f.write(str(server.server_port))
+        f.write(str(server.port))
     os.rename(tmp, port_file)
-    server.serve_forever()
+    server.serve()
 
 
 if __name__ == '__main__':

@@ -6,6 +6,7 @@ import types
 import testtools
 
 from detach_ext.compute import manager
+from tests import fakes
 
 
 class FakeDB:
@@ -77,11 +78,6 @@ class FakeVolumes:
         self.status = 'in-use'
 
 
-class Broken(manager.ReferenceDriver):
-    def detach_volume(self, *args):
-        raise OSError('device busy')
-
-
 INSTANCE = {'nova_object.data': {'uuid': 'u1', 'host': 'h1'}}
 CONTEXT = types.SimpleNamespace(request_id='req-1', user_id='u',
                                 project_id='p')
@@ -128,7 +124,8 @@ class TestManager(testtools.TestCase):
 
     def test_driver_failure_rolls_back_and_records_fault(self):
         db, volumes = FakeDB(_bdm()), FakeVolumes('detaching')
-        manager.ComputeManager('h1', db, volumes, Broken()).detach_volume(
+        manager.ComputeManager('h1', db, volumes,
+                               fakes.FailingDriver()).detach_volume(
             CONTEXT, INSTANCE, 'v1')
         self.assertEqual('in-use', volumes.status)
         self.assertEqual('Error', db.events[0][2])

@@ -1,5 +1,6 @@
-"""The detach_volume cast: addressed to the server's host, bounded retry,
-and the message arguments; also a cast through a private ConfigOpts."""
+"""The detach_volume cast as the compute hosts hear it: only the server's
+host, at compute RPC 6.x, with Nova's arguments; also a cast through a
+private ConfigOpts."""
 
 import datetime
 import time
@@ -38,39 +39,55 @@ def _instance():
                        'created_at': None}})
 
 
-class RecordingClient:
-    def can_send_version(self, version):
-        return True
+class Endpoints:
+    """What a compute host hears at compute RPC 6.x (a cast at 5.x does not
+    reach it)."""
+
+    target = oslo_messaging.Target(version='6.0')
 
     def __init__(self):
-        self.prepared = []
-        self.casts = []
+        self.received = []
 
-    def prepare(self, **kwargs):
-        self.prepared.append(kwargs)
-        return self
+    def detach_volume(self, ctxt, instance, volume_id, attachment_id=None):
+        self.received.append((ctxt, instance, volume_id, attachment_id))
 
-    def cast(self, ctxt, method, **kwargs):
-        self.casts.append((ctxt, method, kwargs))
+
+def _wait(predicate):
+    for _ in range(500):
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
 
 
 class TestComputeRPCAPI(testtools.TestCase):
 
+    def listen(self, transport, host):
+        endpoints = Endpoints()
+        server = rpc.get_server(
+            transport, oslo_messaging.Target(topic='compute', server=host),
+            [endpoints])
+        server.start()
+        self.addCleanup(server.wait)
+        self.addCleanup(server.stop)
+        return endpoints
+
     def test_detach_volume_cast(self):
-        api = rpcapi.ComputeAPI(_conf({('compute_rpc', 'cast_retry'): 3}),
-                                oslo_messaging.get_rpc_transport(
-                                    _conf(), 'fake://'))
-        api.client = RecordingClient()
+        conf = _conf()
+        transport = oslo_messaging.get_rpc_transport(conf, 'fake://')
+        self.addCleanup(transport.cleanup)
+        host, other_host = (self.listen(transport, name)
+                            for name in ('compute-1', 'compute-2'))
         ctxt = detach_context.RequestContext(user_id='usr', project_id='p1')
-        api.detach_volume(ctxt, _instance(), 'vol', 'att')
-        self.assertEqual({'server': 'compute-1', 'version': '6.0',
-                          'retry': 3}, api.client.prepared[-1])
-        (sent_ctxt, method, kwargs), = api.client.casts
-        self.assertIs(ctxt, sent_ctxt)
-        self.assertEqual('detach_volume', method)
-        self.assertEqual('vol', kwargs['volume_id'])
-        self.assertEqual('att', kwargs['attachment_id'])
-        primitive = kwargs['instance']
+        rpcapi.ComputeAPI(conf, transport).detach_volume(
+            ctxt, _instance(), 'vol', 'att')
+        self.assertTrue(_wait(lambda: host.received))
+        # Only the server's host hears it, at compute RPC 6.x.
+        (sent_ctxt, primitive, volume_id, attachment_id), = host.received
+        self.assertEqual([], other_host.received)
+        self.assertEqual(ctxt.request_id, sent_ctxt.request_id)
+        self.assertEqual('vol', volume_id)
+        self.assertEqual('att', attachment_id)
         self.assertEqual('Instance', primitive['nova_object.name'])
         self.assertEqual('nova', primitive['nova_object.namespace'])
         self.assertEqual('2.8', primitive['nova_object.version'])
