@@ -53,11 +53,14 @@ def read(engine):
             'actions': dict(actions), 'faults': faults}
 
 
-def verdict(state, server, volume, request_ids=()):
+def verdict(state, server, volume, request_ids=(),
+            event='compute_detach_volume'):
     """The end state of one volume attached (once) to ``server``.
 
     :param request_ids: the request ids of the DELETEs of this volume that
         were answered 202 (at most one may be).
+    :param event: the event that finishes the detach (``api_detach_volume``
+        for a shelved offloaded server, which the API detaches itself).
     :returns: ATTACHED (volume in-use, mapping live, no action of these
         requests), DETACHED (volume available, its one mapping soft-deleted,
         exactly one action of the 202's request whose one finished
@@ -86,9 +89,8 @@ def verdict(state, server, volume, request_ids=()):
                 volume, len(found), request_ids[0])
         # A worker killed mid-detach leaves its event unfinished beside
         # the one of the repair that finished the detach.
-        finished = [e for e in found[0]
-                    if e[0] == 'compute_detach_volume' and e[2]]
-        if finished != [('compute_detach_volume', 'Success', True)]:
+        finished = [e for e in found[0] if e[0] == event and e[2]]
+        if finished != [(event, 'Success', True)]:
             return 'volume %s: events %r' % (volume, found[0])
         return DETACHED
     return 'volume %s is %r with its mapping %s' % (
