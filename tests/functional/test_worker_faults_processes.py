@@ -44,12 +44,9 @@ class SplitProcesses(test_processes.Processes):
         return proc
 
 
-class TestWorkerDatabaseFaults(test_processes.ProcessTestCase):
-    """The repair runs every second on volumes left ``detaching`` for 2 s;
-    the unplug takes 3 s."""
-
-    extra_conf = ('[reference_driver]\ndetach_delay = 3\n'
-                  '[compute_worker]\nrepair_interval = 1\nrepair_age = 2\n')
+class SplitTestCase(test_processes.ProcessTestCase):
+    """gunicorn (one worker) and a server with a volume; the compute
+    workers on a database proxy of their own."""
 
     def setUp(self):
         super().setUp()
@@ -73,6 +70,14 @@ class TestWorkerDatabaseFaults(test_processes.ProcessTestCase):
         self.assertEqual(rows.DETACHED, rows.verdict(
             state, self.server, self.volume, [request_id]))
         return state
+
+
+class TestWorkerDatabaseFaults(SplitTestCase):
+    """The repair runs every second on volumes left ``detaching`` for 2 s;
+    the unplug takes 3 s."""
+
+    extra_conf = ('[reference_driver]\ndetach_delay = 3\n'
+                  '[compute_worker]\nrepair_interval = 1\nrepair_age = 2\n')
 
     def test_worker_database_refused_when_cast_arrives_repaired(self):
         self.procs.start_worker('compute-a')
@@ -125,3 +130,33 @@ class TestWorkerDatabaseFaults(test_processes.ProcessTestCase):
             state['actions'][self.server])
         self.assertNotIn('Detached volume', self.procs.log('first'))
         self.assertEqual({}, dict(state['faults']))
+
+
+class TestRepairKeepsActionsApart(SplitTestCase):
+    """Two detaches on one server, the first lost by its worker: the
+    repair finishes it on its own request's action, not on the newer one
+    of the second detach.  The repair waits 6 s, longer than the second
+    detach takes."""
+
+    extra_conf = ('[reference_driver]\ndetach_delay = 1\n'
+                  '[compute_worker]\nrepair_interval = 1\nrepair_age = 6\n')
+
+    def test_lost_detach_repaired_on_its_own_action(self):
+        self.procs.start_worker('compute-a')
+        second = self.dep.add_volume(self.server)
+        self.procs.worker_db_proxy.cut()
+        lost = self.detach_accepted()
+        self.procs.wait_for_log('worker-compute-a',
+                                'Exception during message handling')
+        self.procs.worker_db_proxy.restore()
+        status, body, headers = self.procs.detach(self.server, second)
+        self.assertEqual(202, status, body)
+        done = headers['x-openstack-request-id']
+        self.assertDetached(self.server, second)
+        state = self.assertDetachedOnce(lost)
+        self.assertEqual(rows.DETACHED, rows.verdict(
+            state, self.server, second, [done]))
+        self.assertEqual(
+            {lost: [('compute_detach_volume', 'Success', True)],
+             done: [('compute_detach_volume', 'Success', True)]},
+            dict(state['actions'][self.server]))
