@@ -234,13 +234,24 @@ class ComputeManager:
         return repaired
 
     def _begun_action(self, context, bdm, since):
-        """The newest detach_volume action of the server begun after
-        ``since`` (less a little clock skew), or None."""
-        since = (since or bdm.created_at) - datetime.timedelta(
-            seconds=_CLOCK_SKEW)
-        actions = self.db.actions_since(context, bdm.instance_uuid,
-                                        'detach_volume', since)
-        return actions[0] if actions else None
+        """The detach_volume action of the server that began this volume's
+        detach, or None: of the server's actions begun after ``since``
+        (less a little clock skew) and not finished yet, the one begun
+        closest to ``since``.
+
+        An action carries no volume id: on a server with several detaches
+        the newest action may be another volume's, already finished (a
+        second Success on it, none on this one's).
+        """
+        since = since or bdm.created_at
+        actions = [a for a in self.db.actions_since(
+            context, bdm.instance_uuid, 'detach_volume',
+            since - datetime.timedelta(seconds=_CLOCK_SKEW))
+            if not any(e.finish_time is not None for e in a.events)]
+        if not actions:
+            return None
+        return min(actions, key=lambda a: (
+            abs((a.start_time - since).total_seconds()), -a.id))
 
     def _repair_detaching(self, context, bdm, since):
         action = self._begun_action(context, bdm, since)

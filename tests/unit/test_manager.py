@@ -15,8 +15,9 @@ class FakeDB:
         self.destroyed = []
         self.faults = []
         self.events = []
-        self.action = (types.SimpleNamespace(id=9, request_id='req-1',
-                                             events=[])
+        self.action = (types.SimpleNamespace(
+            id=9, request_id='req-1', events=[],
+            start_time=datetime.datetime(2026, 1, 1, 0, 0, 1))
                        if action else None)
 
     def bdm_get_by_volume_and_instance(self, context, volume_id, uuid):
