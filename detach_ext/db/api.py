@@ -26,8 +26,15 @@ from detach_ext.db import models
 # 'connection to server at "host", port N failed', which then escapes as a
 # bare OperationalError (a 500 instead of a 503).  Teach oslo.db the new
 # message through its own filter registry.
+#
+# With the wait callback of _bound_psycopg2_waits, libpq's failures come
+# out as their bare text ("Connection refused"), and a wait that timed out
+# as the message that callback raises: all are an unreachable database.
 @exc_filters.filters('postgresql', sa.exc.OperationalError,
-                     r'.*connection to server at .* failed')
+                     r'(?s).*(connection to server at .* failed|'
+                     r'Connection refused|could not connect|'
+                     r'could not receive data from server|'
+                     r'server closed the connection|timeout expired)')
 def _pg_connection_failed(operational_error, match, engine_name,
                           is_disconnect):
     raise db_exc.DBConnectionError(operational_error)
