@@ -7,7 +7,9 @@ two deployments (or two tests) in one process never share an engine.
 
 import json
 
+import os
 import select
+import socket
 import time
 
 from oslo_db import api as oslo_db_api
@@ -74,7 +76,7 @@ def engine_options(conf, connection=None):
             max(1, round(bounds.query_timeout)))
     elif backend == 'postgresql':
         extra = 'connect_timeout=%d' % max(1, round(bounds.connect_timeout))
-        _bound_psycopg2_waits(bounds.query_timeout)
+        _bound_psycopg2_waits(bounds.query_timeout, bounds.connect_timeout)
     if extra:
         # A request waits this long at most for a connection of the pool
         # (SQLAlchemy's default is 30 s).
@@ -111,8 +113,9 @@ def _begin_sqlite_immediately(engine):
 _psycopg2_timeout = []
 
 
-def _bound_psycopg2_waits(seconds):
-    """Bound every wait of psycopg2 for the server to ``seconds``.
+def _bound_psycopg2_waits(seconds, connect_seconds):
+    """Bound every wait of psycopg2 for the server to ``seconds`` (to
+    ``connect_seconds`` while connecting).
 
     libpq has no read timeout: a server (or a proxy) that takes a query
     and never answers holds the request forever.  psycopg2's wait callback
@@ -125,10 +128,13 @@ def _bound_psycopg2_waits(seconds):
         from psycopg2 import extensions
     except ImportError:  # pragma: no cover - driver not installed
         return
-    _psycopg2_timeout[:] = [seconds]
+    _psycopg2_timeout[:] = [seconds, connect_seconds]
 
     def wait(conn):
-        deadline = time.monotonic() + _psycopg2_timeout[0]
+        # A connection being set up waits its connect bound.
+        bound = _psycopg2_timeout[
+            1 if conn.status == extensions.STATUS_SETUP else 0]
+        deadline = time.monotonic() + bound
         while True:
             state = conn.poll()
             if state == extensions.POLL_OK:
@@ -142,10 +148,18 @@ def _bound_psycopg2_waits(seconds):
                     ready = select.select([], [fd], [], remaining)[1]
                 if ready:
                     continue
-            conn.close()
+            # Not conn.close(): it waits for the server too.  Shutting the
+            # socket down ends every wait on it at once; the connection
+            # is then dropped from the pool as a lost one.
+            try:
+                sock = socket.socket(fileno=os.dup(conn.fileno()))
+                sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            except OSError:
+                pass
             raise psycopg2.OperationalError(
                 'could not receive data from server: no answer within '
-                '%s seconds' % _psycopg2_timeout[0])
+                '%s seconds' % bound)
 
     extensions.set_wait_callback(wait)
 

@@ -93,6 +93,14 @@ class Processes(fixtures.Fixture):
         with open(os.path.join(self.dep.dir, name + '.log'), 'rb') as f:
             return f.read().decode('utf-8', 'replace')
 
+    def wait_for_log(self, name, text, timeout=30):
+        """Wait for ``text`` in a process's log: only for moments no state
+        shows (a message taken and failed on the database, an unplug
+        under way)."""
+        if not self.dep.wait_for(lambda: text in self.log(name), timeout):
+            raise AssertionError('%r not in the log of %s:\n%s'
+                                 % (text, name, self.log(name)[-3000:]))
+
     def consumers(self, queue):
         """How many consumers the broker counts on ``queue`` of this
         deployment's vhost."""
@@ -131,10 +139,11 @@ class Processes(fixtures.Fixture):
                 time.sleep(0.2)
         raise AssertionError('gunicorn did not start:\n' + self.log('api'))
 
-    def start_worker(self, host, name=None):
+    def start_worker(self, host, name=None, conf_path=None):
         name = name or 'worker-' + host
         proc = self._spawn(name, [os.path.join(BIN, 'detach-ext-compute'),
-                                  '--config-file', self.conf_path,
+                                  '--config-file',
+                                  conf_path or self.conf_path,
                                   '--host', self.dep.host(host)])
         # Listening once its queue has a consumer.
         queue = 'compute.%s' % self.dep.host(host)

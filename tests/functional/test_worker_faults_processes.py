@@ -34,14 +34,9 @@ class SplitProcesses(test_processes.Processes):
             f.write(text.replace('127.0.0.1:%s' % self.db_proxy.port,
                                  '127.0.0.1:%s' % self.worker_db_proxy.port))
 
-    def start_worker(self, host, name=None):
-        name = name or 'worker-' + host
-        proc = self._spawn(name, [
-            os.path.join(test_processes.BIN, 'detach-ext-compute'),
-            '--config-file', self.worker_conf_path,
-            '--host', self.dep.host(host)])
-        self.wait_for_log(name, 'is listening')
-        return proc
+    def start_worker(self, host, name=None, conf_path=None):
+        return super().start_worker(host, name,
+                                    conf_path or self.worker_conf_path)
 
 
 class SplitTestCase(test_processes.ProcessTestCase):
