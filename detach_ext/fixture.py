@@ -111,12 +111,14 @@ class DetachExtFixture(fixtures.Fixture):
         reads are created where missing, detach_ext's own tables migrated,
         and nothing is dropped afterwards.
     :param transport_url: an oslo.messaging transport URL.  ``None``: the
-        in-process ``fake://`` bus of this fixture alone.  On any other
-        bus (``rabbit://...``) the fixture publishes on an exchange of its
-        own (``[DEFAULT] control_exchange``), its compute hosts get a
-        suffix of its own (see :meth:`host_name`) and RabbitMQ deletes its
-        queues once its workers stop, so fixtures sharing a broker never
-        see each other's casts.
+        in-process ``fake://`` bus.  The fixture publishes on an exchange
+        of its own (``[DEFAULT] control_exchange = detach_ext_<suffix>``;
+        set it in ``config`` to reach a real nova-compute on ``nova``).
+        On a real bus (``rabbit://...``) its compute hosts also get a
+        suffix of its own (see :meth:`host_name`), as queues are named
+        after hosts whatever the exchange, and RabbitMQ deletes its queues
+        once its workers stop; so fixtures sharing a bus never see each
+        other's casts.
     :param worker: start the reference compute worker of every host in
         ``hosts``; with ``False`` casts are sent but nobody acts on them
         (volumes stay ``detaching``).
@@ -225,9 +227,12 @@ class DetachExtFixture(fixtures.Fixture):
         return created
 
     def _conf_text(self):
-        lines = ['[DEFAULT]', 'transport_url = %s' % self.transport_url]
+        # An exchange of its own on any bus: oslo.messaging's fake driver
+        # keeps its exchanges by name for the whole process, so two
+        # fixtures on fake:// and Nova's exchange would hear each other.
+        lines = ['[DEFAULT]', 'transport_url = %s' % self.transport_url,
+                 'control_exchange = detach_ext_%s' % self._suffix]
         if not self.transport_url.startswith('fake:'):
-            lines.append('control_exchange = detach_ext_%s' % self._suffix)
             lines += ['[oslo_messaging_rabbit]', 'amqp_auto_delete = true']
         lines += ['[database]', 'connection = %s' % self.database_url, '']
         return '\n'.join(lines) + (self.config or '') + '\n'
