@@ -1,8 +1,10 @@
 """Fixtures of the functional tests: a deployment in a temporary folder.
 
-Each :class:`Deployment` writes its own detach_ext.conf, loads the shipped
-api-paste.ini with ``paste.deploy.loadapp`` and creates the schema with the
-shipped migrations, so no two tests share state.
+Each :class:`Deployment` starts detach_ext through the public fixture
+(:class:`detach_ext.fixture.DetachExtFixture`: its own detach_ext.conf, the
+shipped api-paste.ini, the schema of the shipped migrations), so no two
+tests share state, and adds what only detach_ext's own tests need:
+recording workers, snapshots of every table, broken buses.
 
 By default a deployment uses a SQLite file and the in-process ``fake://``
 message bus.  Two environment variables move the same tests to real
@@ -34,15 +36,13 @@ import fixtures
 from oslo_log import formatters
 import oslo_messaging
 from oslo_utils import timeutils
-from paste import deploy as paste_deploy
 import sqlalchemy as sa
 import webob
 
 from detach_ext.compute import manager as compute_manager
 from detach_ext import context as detach_context
-from detach_ext.db import migration
 from detach_ext.db import models
-from detach_ext import deploy
+from detach_ext import fixture as detach_fixture
 from detach_ext import rpc
 from detach_ext import server as embedded_server
 from tests import fakes
@@ -215,49 +215,38 @@ class Deployment(fixtures.Fixture):
         self.policy = policy
         self.transport_url = (transport_url or shared_transport_url() or
                               'fake://')
-        # Names of this deployment's own on shared services.
-        self.suffix = uuid.uuid4().hex[:8]
-
-    def host(self, name):
-        """This deployment's name for compute host ``name``: unique on a
-        shared message bus."""
-        return name if self.transport_url == 'fake://' else '%s-%s' % (
-            name, self.suffix)
 
     def conf_text(self):
-        text = ('[DEFAULT]\ntransport_url = %s\n' % self.transport_url)
-        if self.transport_url.startswith('rabbit'):
-            text += ('control_exchange = detach_ext_test_%s\n'
-                     '[oslo_messaging_rabbit]\namqp_auto_delete = %s\n'
-                     % (self.suffix, str(self.auto_delete).lower()))
-        text += '[database]\nconnection = %s\n' % self.db_url
-        return text + self.extra_conf + '\n'
+        """The text of this deployment's detach_ext.conf."""
+        with open(self.conf_path) as f:
+            return f.read()
 
     def _setUp(self):
-        self.dir = self.useFixture(fixtures.TempDir()).path
+        # detach_ext is started the one way a test starts it: the public
+        # fixture (no worker of its own here: tests start recording ones),
+        # on the test services when they are configured.
+        config = self.extra_conf
+        if self.transport_url.startswith('rabbit'):
+            config = ('[oslo_messaging_rabbit]\namqp_auto_delete = %s\n'
+                      % str(self.auto_delete).lower()) + config
+        self.fx = self.useFixture(detach_fixture.DetachExtFixture(
+            database_url=DB_SERVER_URL, transport_url=self.transport_url,
+            worker=False, hosts=(HOST, OTHER_HOST), pipeline=self.pipeline,
+            config=config, policy=self.policy, intercept=None))
+        self.host = self.fx.host_name
+        self.dir = self.fx.dir
         self.conf_path = os.path.join(self.dir, 'detach_ext.conf')
-        if DB_SERVER_URL:
-            self.db_url, drop = create_database(DB_SERVER_URL)
-            self.addCleanup(drop)
-        else:
-            self.db_url = 'sqlite:///' + os.path.join(self.dir,
-                                                      'compute.sqlite')
-        with open(self.conf_path, 'w') as f:
-            f.write(self.conf_text())
-        if self.policy is not None:
-            with open(os.path.join(self.dir, 'policy.yaml'), 'w') as f:
-                f.write(self.policy)
-        # The Runtime the paste factories of this configuration share.
-        self.runtime = deploy.runtime_for({'config_file': self.conf_path},
-                                          {})
-        self.addCleanup(deploy.release, self.runtime)
-        self.conf = self.runtime.conf
-        self.app = paste_deploy.loadapp(
-            'config:' + PASTE_INI, name=self.pipeline,
-            global_conf={'config_file': self.conf_path})
+        self.db_url = self.fx.database_url
+        self.app = self.fx.app
+        self.conf = self.fx.conf
+        self.runtime = self.fx.runtime
         self.db = self.runtime.db
-        migration.db_sync(self.db.engine, create_nova=True)
         self.context = detach_context.get_admin_context()
+
+    @property
+    def exchange(self):
+        """The control exchange this deployment casts on."""
+        return self.conf.control_exchange
 
     # HTTP
 

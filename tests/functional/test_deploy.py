@@ -74,9 +74,9 @@ class TestWSGIApplication(base.TestCase):
 class TestPasteConfig(base.TestCase):
 
     def test_found_beside_the_configuration_files(self):
-        dep = self.useFixture(ff.Deployment(
-            extra_conf='[api]\napi_paste_config = mine.ini\n'
-                       'paste_pipeline = mine\n'))
+        dep = self.useFixture(ff.Deployment())
+        dep.conf.set_override('api_paste_config', 'mine.ini', group='api')
+        dep.conf.set_override('paste_pipeline', 'mine', group='api')
         path = os.path.join(dep.dir, 'mine.ini')
         with open(path, 'w') as f:
             f.write('[app:mine]\n'
@@ -92,8 +92,8 @@ class TestPasteConfig(base.TestCase):
             os.path.basename(deploy.find_paste_config(dep.conf)))
 
     def test_missing_names_the_option(self):
-        dep = self.useFixture(ff.Deployment(
-            extra_conf='[api]\napi_paste_config = missing.ini\n'))
+        dep = self.useFixture(ff.Deployment())
+        dep.conf.set_override('api_paste_config', 'missing.ini', group='api')
         error = self.assertRaises(RuntimeError, deploy.find_paste_config,
                                   dep.conf)
         self.assertIn('[api] api_paste_config', str(error))

@@ -40,7 +40,7 @@ class TestNotifications(base.TestCase):
              oslo_messaging.Target(topic='notifications')],
             [self.listener],
             # A queue of this test's own on a shared broker.
-            pool='detach-ext-test-%s' % self.dep.suffix)
+            pool='detach-ext-test-%s' % self.dep.exchange)
         listener.start()
         self.addCleanup(listener.wait)
         self.addCleanup(listener.stop)
@@ -102,7 +102,7 @@ class TestNotifications(base.TestCase):
             dep.runtime.notification_transport,
             [oslo_messaging.Target(topic='versioned_notifications'),
              oslo_messaging.Target(topic='notifications')],
-            [listener], pool='detach-ext-test-%s' % dep.suffix)
+            [listener], pool='detach-ext-test-%s' % dep.exchange)
         server.start()
         self.addCleanup(server.wait)
         self.addCleanup(server.stop)

@@ -33,7 +33,7 @@ class TestWireFormat(base.TestCase):
         self.connection = kombu.Connection(vhost.url.replace('rabbit://',
                                                              'amqp://'))
         self.addCleanup(self.connection.release)
-        exchange = kombu.Exchange('detach_ext_test_%s' % self.dep.suffix,
+        exchange = kombu.Exchange(self.dep.exchange,
                                   type='topic', durable=False)
         self.queue = kombu.Queue(
             'wire-test', exchange=exchange,
