@@ -149,6 +149,12 @@ class API:
     def roll_detaching(self, context, volume_id):
         return self._action(context, volume_id, 'os-roll_detaching').ok
 
+    def _delete_attachment(self, context, volume_id, attachment_id):
+        """Cinder's attachments API (3.27 on) ends a new-style attachment."""
+        return self._request(
+            context, 'DELETE', '/attachments/%s' % attachment_id, volume_id,
+            microversion=self.conf.cinder.attachment_microversion)
+
     def detach(self, context, volume_id, attachment_id=None, connector=None):
         """Finish at the block storage service.
 
@@ -159,10 +165,8 @@ class API:
         if self.get_status(context, volume_id) != local.DETACHING:
             return False
         if attachment_id:
-            response = self._request(
-                context, 'DELETE', '/attachments/%s' % attachment_id,
-                volume_id,
-                microversion=self.conf.cinder.attachment_microversion)
+            response = self._delete_attachment(context, volume_id,
+                                               attachment_id)
         else:
             response = self._action(context, volume_id,
                                     'os-terminate_connection',
@@ -179,10 +183,8 @@ class API:
         shelved offloaded server's volume: a new-style attachment is
         deleted, an old one begun and closed with os-detach."""
         if attachment_id:
-            response = self._request(
-                context, 'DELETE', '/attachments/%s' % attachment_id,
-                volume_id,
-                microversion=self.conf.cinder.attachment_microversion)
+            response = self._delete_attachment(context, volume_id,
+                                               attachment_id)
         else:
             self.begin_detaching(context, volume_id)
             response = self._action(context, volume_id, 'os-detach',

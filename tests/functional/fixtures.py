@@ -115,24 +115,9 @@ TRANSPORT_URL = os.environ.get('DETACH_EXT_TEST_TRANSPORT_URL') or None
 
 def create_database(server_url):
     """A new empty database on ``server_url``; returns (url, drop)."""
-    url = sa.engine.make_url(server_url)
-    name = 'detach_ext_test_%s' % uuid.uuid4().hex[:16]
-    postgres = url.get_backend_name() == 'postgresql'
-    admin = sa.create_engine(
-        url.set(database='postgres' if postgres else None),
-        isolation_level='AUTOCOMMIT', poolclass=sa.pool.NullPool)
-    with admin.connect() as connection:
-        connection.execute(sa.text('CREATE DATABASE %s' % name))
-    if not postgres:
-        url = url.update_query_dict({'charset': 'utf8mb4'})
-
-    def drop():
-        with admin.connect() as connection:
-            connection.execute(sa.text(
-                'DROP DATABASE %s%s' % (name, ' WITH (FORCE)' if postgres
-                                        else '')))
-        admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False), drop
+    return detach_fixture._create_database(
+        sa.engine.make_url(server_url),
+        'detach_ext_test_%s' % uuid.uuid4().hex[:16])
 
 
 class Database(fixtures.Fixture):
