@@ -30,6 +30,10 @@ def check_instance_state(instance, method, vm_states, task_states):
                 state=state)
 
 
+# look_check_begin's answer when the volume was no longer in-use.
+_LOST = object()
+
+
 class Record:
     """A row's columns as attributes (the lookup's instance and
     attachment), with the cell it was read from."""
@@ -159,10 +163,15 @@ class API:
                     action_id = cell.db.detach_begin(context, instance.uuid,
                                                      volume_id)
                     if action_id is None:
-                        raise cell.volume_api.refusal(context, volume_id)
+                        return instance, bdm, full, _LOST
                 return instance, bdm, full, action_id
 
         instance, bdm, full, action_id = look_check_begin()
+        if action_id is _LOST:
+            # Said from a read of its own: inside the transaction a
+            # consistent read (InnoDB's repeatable read) still shows the
+            # status from before the winner's commit.
+            raise cell.volume_api.refusal(context, volume_id)
         if instance.vm_state == states.SHELVED_OFFLOADED:
             return self._detach_volume_shelved_offloaded(context, instance,
                                                          bdm, full)

@@ -231,6 +231,7 @@ class Deployment(fixtures.Fixture):
     @property
     def exchange(self):
         """The control exchange this deployment casts on."""
+        self.runtime.transport  # registers oslo.messaging's options
         return self.conf.control_exchange
 
     # HTTP
