@@ -30,6 +30,21 @@ def check_instance_state(instance, method, vm_states, task_states):
                 state=state)
 
 
+def _project_filter(context, instance_id):
+    """The project whose servers the caller may see: None (every project)
+    for an administrator, else the caller's own.
+
+    :raises InstanceNotFound: for a system- or domain-scoped token of a
+        non-administrator, which owns no server (Nova's project filter
+        finds none either).
+    """
+    if context.is_admin:
+        return None
+    if not context.project_id:
+        raise exception.InstanceNotFound(instance_id=instance_id)
+    return context.project_id
+
+
 # look_check_begin's answer when the volume was no longer in-use.
 _LOST = object()
 
@@ -88,12 +103,8 @@ class API:
         """A live server the caller may see: their project's, or any for
         an administrator.  The instance carries its ``cell``, where
         everything else about it is read and changed."""
-        if not (context.is_admin or context.project_id):
-            # A system- or domain-scoped token of a non-administrator owns
-            # no server (Nova's project filter finds none either).
-            raise exception.InstanceNotFound(instance_id=instance_id)
+        project_id = _project_filter(context, instance_id)
         cell = self.cells.cell_of(context, instance_id)
-        project_id = None if context.is_admin else context.project_id
         instance = cell.db.instance_get_by_uuid(context, instance_id,
                                                 project_id=project_id)
         if instance is None:
@@ -131,18 +142,15 @@ class API:
         :param allow_shelved: whether shelved servers may detach (the
             caller's microversion is 2.20 or later).
         """
-        if not (context.is_admin or context.project_id):
-            # A system- or domain-scoped token of a non-administrator owns
-            # no server (Nova's project filter finds none either).
-            raise exception.InstanceNotFound(instance_id=instance_id)
+        project_id = _project_filter(context, instance_id)
         cell = self.cells.cell_of(context, instance_id)
         in_database = cell.volume_api.shares_database
 
         @db_api.retry_on_deadlock
         def look_check_begin():
             with cell.db.transaction(context):
-                instance, bdm, full = self._lookup(context, cell,
-                                                   instance_id, volume_id)
+                instance, bdm, full = self._lookup(
+                    context, cell, instance_id, volume_id, project_id)
                 authorize(instance)
                 if (instance.vm_state in states.SHELVED_STATES and
                         not allow_shelved):
@@ -199,8 +207,7 @@ class API:
                  instance_uuid=instance.uuid)
 
     @staticmethod
-    def _lookup(context, cell, instance_id, volume_id):
-        project_id = None if context.is_admin else context.project_id
+    def _lookup(context, cell, instance_id, volume_id, project_id):
         found = cell.db.detach_lookup(context, instance_id, volume_id,
                                       project_id=project_id)
         if found is None:

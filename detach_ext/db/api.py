@@ -5,7 +5,6 @@ configured from the ``[database]`` group of the ConfigOpts it is given, so
 two deployments (or two tests) in one process never share an engine.
 """
 
-import json
 
 import os
 import select
@@ -309,53 +308,12 @@ class Database:
         return lookup.unpack(row, datetimes) if row is not None else None
 
     def instance_get_full(self, context, uuid):
-        """Every column of an instance row, with its metadata, system
-        metadata and info cache where the database has those tables.
-
-        :returns: dict with ``instance`` (column -> value), ``metadata``,
-            ``system_metadata`` (dicts or None), ``info_cache`` (a row
-            dict or None), ``device_metadata`` (the primitive stored in
-            ``instance_extra``, or None) and ``services`` (row dicts of the
-            live services of the instance's host, or None).
-        """
-        tables = self._nova_tables()
-        instances = tables['instances']
-        result = {'metadata': None, 'system_metadata': None,
-                  'info_cache': None, 'device_metadata': None,
-                  'services': None}
-        with self.ctxmgr.reader.connection.using(context) as conn:
-            row = conn.execute(sa.select(instances).where(
-                instances.c.uuid == uuid)).mappings().first()
-            result['instance'] = dict(row) if row is not None else None
-            for name, key in (('instance_metadata', 'metadata'),
-                              ('instance_system_metadata',
-                               'system_metadata')):
-                if name in tables:
-                    t = tables[name]
-                    result[key] = dict(conn.execute(
-                        sa.select(t.c.key, t.c.value).where(
-                            t.c.instance_uuid == uuid,
-                            t.c.deleted == 0)).all())
-            if 'instance_info_caches' in tables:
-                t = tables['instance_info_caches']
-                cache = conn.execute(sa.select(t).where(
-                    t.c.instance_uuid == uuid)).mappings().first()
-                result['info_cache'] = dict(cache) if cache else None
-            extra = tables.get('instance_extra')
-            if extra is not None and 'device_metadata' in extra.c:
-                text = conn.execute(sa.select(extra.c.device_metadata).where(
-                    extra.c.instance_uuid == uuid,
-                    extra.c.deleted == 0)).scalar()
-                result['device_metadata'] = (json.loads(text) if text
-                                             else None)
-            services = tables.get('services')
-            host = row['host'] if row is not None else None
-            if services is not None and host:
-                result['services'] = [dict(r) for r in conn.execute(
-                    sa.select(services).where(
-                        services.c.host == host, services.c.deleted == 0
-                    ).order_by(services.c.id)).mappings()]
-        return result
+        """Every column of a live instance row, with its metadata, system
+        metadata, info cache, device metadata and its host's services:
+        the ``full`` part of :meth:`detach_lookup` (one statement), or
+        ``{'instance': None}`` without such an instance."""
+        found = self.detach_lookup(context, uuid, None)
+        return found[2] if found is not None else {'instance': None}
 
     def instance_hosts(self, context):
         """The hosts of the live instances, sorted."""
