@@ -243,13 +243,18 @@ class Database:
             query = query.where(models.Instance.project_id == project_id)
         return self._first(context, query)
 
-    def _nova_tables(self):
+    def _nova_tables(self, bind=None):
         """Nova's instance tables as the database has them (every column
-        a real Nova schema has, not only those detach_ext maps)."""
+        a real Nova schema has, not only those detach_ext maps).
+
+        :param bind: the connection to read them on (inside a transaction,
+            its own: SQLite's write lock is already held by it).
+        """
         if self._reflected is None:
-            names = set(sa.inspect(self.engine).get_table_names())
+            bind = bind if bind is not None else self.engine
+            names = set(sa.inspect(bind).get_table_names())
             metadata = sa.MetaData()
-            metadata.reflect(self.engine, only=[
+            metadata.reflect(bind, only=[
                 t for t in _INSTANCE_TABLES if t in names])
             self._reflected = metadata.tables
         return self._reflected
@@ -261,7 +266,7 @@ class Database:
         Methods with retries of their own must not be called inside one
         (a retry cannot resume a broken transaction): retry the block, as
         :func:`retry_on_deadlock` does."""
-        return self.ctxmgr.writer.using(context)
+        return self.ctxmgr.writer.connection.using(context)
 
     def detach_begin(self, context, instance_uuid, volume_id):
         """Begin a detach in one transaction (or the caller's): the local
@@ -272,12 +277,14 @@ class Database:
             volume was not ``in-use``.
         """
         now = timeutils.utcnow()
-        with self.ctxmgr.writer.using(context) as session:
-            if session.execute(_VOLUME_SWAP, {
+        # Core statements on the connection: no ORM session to set up and
+        # tear down for two statements.
+        with self.ctxmgr.writer.connection.using(context) as conn:
+            if conn.execute(_VOLUME_SWAP, {
                     'volume_id': volume_id, 'expected': 'in-use',
                     'new_status': 'detaching', 'now': now}).rowcount != 1:
                 return None
-            return session.execute(_ACTION_INSERT, {
+            return conn.execute(_ACTION_INSERT, {
                 'action': 'detach_volume', 'instance_uuid': instance_uuid,
                 'request_id': context.request_id,
                 'user_id': context.user_id,
@@ -295,17 +302,17 @@ class Database:
             :func:`detach_ext.db.lookup.unpack`), or None without such an
             instance.
         """
-        if self._lookup is None:
-            self._lookup = lookup.build(self._nova_tables())
-        any_project, own_project, datetimes = self._lookup
         params = {'uuid': instance_uuid, 'volume_id': volume_id}
-        query = any_project
-        if project_id is not None:
-            params['project_id'] = project_id
-            query = own_project
         with self.ctxmgr.reader.connection.using(context) as conn:
-            row = conn.execute(query, params).first()
-        return lookup.unpack(row, datetimes) if row is not None else None
+            if self._lookup is None:
+                self._lookup = lookup.build(self._nova_tables(conn))
+            any_project, own_project, datetimes = self._lookup
+            query = any_project
+            if project_id is not None:
+                params['project_id'] = project_id
+                query = own_project
+            rows = conn.execute(query, params).all()
+        return lookup.unpack(rows, datetimes) if rows else None
 
     def instance_get_full(self, context, uuid):
         """Every column of a live instance row, with its metadata, system

@@ -4,13 +4,23 @@ that Nova's cast carries of it, in a single statement.
 Nova's API reads the instance, then its attachment, then (to build the
 cast) the instance again with its metadata, system metadata, info cache,
 device metadata and its host's services: seven or more round trips.  Here
-one SELECT joins the instance with the attachment, the info cache and
-``instance_extra``, and folds the key/value tables and the services into
-JSON columns with the database's own aggregate (MariaDB/MySQL
-``JSON_OBJECTAGG``, PostgreSQL ``json_object_agg``, SQLite
-``json_group_object``).  Tables a database does not have (detach_ext's
-standalone schema lacks ``instance_extra``) are left out of the statement,
-which is built once per database and reused.
+one SELECT reads the instance with the info cache and ``instance_extra``
+joined, the attachment as a correlated subquery (the newest live mapping
+of the volume, found through the ``(instance_uuid, volume_id)`` index
+already in id order), the key/value tables folded into JSON columns with
+the database's own aggregate (MariaDB/MySQL ``JSON_OBJECTAGG``, PostgreSQL
+``json_object_agg``, SQLite ``json_group_object``), and the host's
+services joined: one result row per service (one on a compute host).
+Tables a database does not have (detach_ext's standalone schema lacks
+``instance_extra``) are left out of the statement, which is built once
+per database and reused.
+
+What each shape costs MariaDB's CPU, per lookup on a Nova-shaped database
+(tools/bench_detach.py's seed; one nova-compute service per host): the
+attachment joined and sorted (``ORDER BY ... LIMIT 1``) added a temporary
+table and a sort, about 0.4 ms; the services folded with
+``JSON_ARRAYAGG`` in a subquery about 0.5 ms more, even for an empty
+table; joined, they cost about 0.1 ms.
 """
 
 import datetime
@@ -29,12 +39,6 @@ class json_object_agg(functions.GenericFunction):
     inherit_cache = True
 
 
-class json_array_agg(functions.GenericFunction):
-    """``[object, ...]`` of the rows aggregated; its arguments are the
-    object's key, value, key, value, ..."""
-    inherit_cache = True
-
-
 @compiler.compiles(json_object_agg, 'mysql')
 def _object_agg_mysql(element, compiler, **kw):
     return 'JSON_OBJECTAGG(%s)' % compiler.process(element.clauses, **kw)
@@ -48,24 +52,6 @@ def _object_agg_pg(element, compiler, **kw):
 @compiler.compiles(json_object_agg)
 def _object_agg_sqlite(element, compiler, **kw):
     return 'json_group_object(%s)' % compiler.process(element.clauses, **kw)
-
-
-@compiler.compiles(json_array_agg, 'mysql')
-def _array_agg_mysql(element, compiler, **kw):
-    return 'JSON_ARRAYAGG(JSON_OBJECT(%s))' % compiler.process(
-        element.clauses, **kw)
-
-
-@compiler.compiles(json_array_agg, 'postgresql')
-def _array_agg_pg(element, compiler, **kw):
-    return 'json_agg(json_build_object(%s))' % compiler.process(
-        element.clauses, **kw)
-
-
-@compiler.compiles(json_array_agg)
-def _array_agg_sqlite(element, compiler, **kw):
-    return 'json_group_array(json_object(%s))' % compiler.process(
-        element.clauses, **kw)
 
 
 class json_row(sa.sql.expression.ColumnElement):
@@ -130,12 +116,14 @@ def build(tables):
     instances = tables['instances']
     columns = [json_row(instances, [c.name for c in instances.c]).label(
         'instance')]
+    source = instances
     attachment = _BDM.alias('attachment')
-    source = instances.outerjoin(attachment, sa.and_(
+    columns.append(sa.select(json_row(attachment, _BDM_COLUMNS)).where(
         attachment.c.instance_uuid == instances.c.uuid,
         attachment.c.volume_id == sa.bindparam('volume_id'),
-        attachment.c.deleted == 0))
-    columns.append(json_row(attachment, _BDM_COLUMNS).label('attachment'))
+        attachment.c.deleted == 0).order_by(
+        attachment.c.id.desc()).limit(1).scalar_subquery().label(
+        'attachment'))
     cache = tables.get('instance_info_caches')
     if cache is not None:
         source = source.outerjoin(
@@ -156,16 +144,13 @@ def build(tables):
                 table.c.deleted == 0).scalar_subquery().label(label))
     services = tables.get('services')
     if services is not None:
-        pairs = []
-        for column in services.c:
-            pairs += [sa.literal_column("'%s'" % column.name), column]
-        columns.append(sa.select(json_array_agg(*pairs)).where(
-            services.c.host == instances.c.host,
-            services.c.deleted == 0).scalar_subquery().label('services'))
+        source = source.outerjoin(services, sa.and_(
+            services.c.host == instances.c.host, services.c.deleted == 0))
+        columns.append(json_row(services, [c.name for c in services.c])
+                       .label('service'))
     query = sa.select(*columns).select_from(source).where(
         instances.c.uuid == sa.bindparam('uuid'),
-        instances.c.deleted == 0).order_by(
-        attachment.c.id.desc()).limit(1)
+        instances.c.deleted == 0)
     datetimes = {name: tuple(c.name for c in table.c
                              if isinstance(c.type, sa.DateTime))
                  for name, table in (('instance', instances),
@@ -186,7 +171,13 @@ def _datetime(value):
     """A datetime from a JSON text of MariaDB, PostgreSQL or SQLite."""
     if value is None or isinstance(value, datetime.datetime):
         return value
-    text = value.replace('T', ' ').rstrip('Z')
+    text = value.rstrip('Z')
+    try:
+        # In C, and the form all three databases write.
+        return datetime.datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    text = text.replace('T', ' ')
     for form in ('%Y-%m-%d %H:%M:%S.%f', '%Y-%m-%d %H:%M:%S'):
         try:
             return datetime.datetime.strptime(text, form)
@@ -204,24 +195,28 @@ def _row(values, key, datetimes):
     return row or {}
 
 
-def unpack(row, datetimes):
-    """``(instance, attachment, full)`` from a row of the statement:
-    dicts of the instance's and the attachment's columns (the attachment
-    None when the volume is not attached), and the
+def unpack(rows, datetimes):
+    """``(instance, attachment, full)`` from the rows of the statement
+    (one per service of the server's host, at least one): dicts of the
+    instance's and the attachment's columns (the attachment None when the
+    volume is not attached), and the
     :meth:`detach_ext.db.api.Database.instance_get_full` form.
 
     :param datetimes: the third item :func:`build` returns.
     """
-    values = row._mapping
+    values = rows[0]._mapping
     instance = _row(values, 'instance', datetimes)
     attachment = _row(values, 'attachment', datetimes)
     cache = _row(values, 'info_cache', datetimes)
-    services = _json(values.get('services')) or []
-    if services:
-        services.sort(key=lambda s: s['id'])
-        for service in services:
-            for name in SERVICE_DATETIMES:
-                service[name] = _datetime(service.get(name))
+    services = {}
+    if 'service' in values:
+        for row in rows:
+            service = _json(row._mapping['service'])
+            # A host without services: the outer join's NULLs.
+            if service and service.get('id') is not None:
+                for name in SERVICE_DATETIMES:
+                    service[name] = _datetime(service.get(name))
+                services[service['id']] = service
     device_metadata = values.get('x_device_metadata')
     full = {
         'instance': instance,
@@ -232,7 +227,8 @@ def unpack(row, datetimes):
         'info_cache': cache if cache.get('instance_uuid') else None,
         'device_metadata': (json.loads(device_metadata)
                             if device_metadata else None),
-        'services': services if 'services' in values else None,
+        'services': ([services[key] for key in sorted(services)]
+                     if 'service' in values else None),
     }
     if not full['instance']['host']:
         full['services'] = None

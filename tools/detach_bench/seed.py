@@ -6,7 +6,9 @@ nova-compute fills them), 12 ``instance_system_metadata`` rows, an
 ``instance_info_caches`` row with one port's network_info, an
 ``instance_extra`` row (flavor, pci_requests, vcpu_model, keypairs), a
 root block device mapping (image -> local, boot_index 0), a data volume
-mapping, and the volume's ``detach_ext_volumes`` row (``in-use``).
+mapping, and the volume's ``detach_ext_volumes`` row (``in-use``).  Each
+host has its ``nova-compute`` row in ``services``, seen up now;
+:func:`rearm` reports them up again, as the services' heartbeat does.
 
 Rows are made by the database server itself, ``INSERT ... SELECT`` over a
 number sequence (MariaDB's ``seq_1_to_N``, PostgreSQL's
@@ -17,11 +19,14 @@ Servers 1..targets belong to the benchmark's project and host; the rest
 (filler) to 500 other projects on 50 other hosts.
 """
 
+import datetime
 import hashlib
 import json
 import time
 
 from detach_bench import nova_schema
+
+from detach_ext.compute import versions
 
 PROJECT = 'b7a7b63e92174a95a999c95da856f143'
 USER = 'b8b2f0c2a3e44a6d9c5e0f1d2a3b4c5d'
@@ -250,8 +255,31 @@ def seed(engine, servers, targets, salt, full=None, log=print):
                 conn.exec_driver_sql(statement)
         log('  seeded %d/%d servers (%.0f s)' % (
             last, servers, time.monotonic() - start))
+    _services(engine)
     analyze(engine)
     return time.monotonic() - start
+
+
+def _now():
+    return "TIMESTAMP '%s'" % datetime.datetime.now(
+        datetime.timezone.utc).strftime('%Y-%m-%d %H:%M:%S')
+
+
+def _services(engine):
+    """A nova-compute service row for each host of the servers."""
+    hosts = [HOST] + ['compute-%d' % n for n in range(50)]
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            'INSERT INTO services (uuid, host, %s, topic, report_count, '
+            'disabled, last_seen_up, forced_down, version, created_at, '
+            'updated_at, deleted) VALUES %s' % (
+                engine.dialect.identifier_preparer.quote('binary'),
+                ', '.join(
+                    "('%s', '%s', 'nova-compute', 'compute', 1, FALSE, "
+                    "%s, FALSE, %d, %s, %s, 0)" % (
+                        make_uuid('services', 'h', n), host, _now(),
+                        versions.SERVICE_VERSION, _now(), _now())
+                    for n, host in enumerate(hosts))))
 
 
 def _insert_select(table, columns, source):
@@ -279,8 +307,12 @@ def targets(salt, count):
 
 def rearm(engine):
     """Put every detached volume back in use, so that each measurement
-    detaches volumes that are all in use."""
+    detaches volumes that are all in use; the services report up (a
+    measurement is shorter than ``service_down_time``)."""
     with engine.begin() as conn:
+        conn.exec_driver_sql(
+            'UPDATE services SET last_seen_up = %s, updated_at = %s, '
+            'report_count = report_count + 1' % (_now(), _now()))
         conn.exec_driver_sql(
             "UPDATE detach_ext_volumes SET status = 'in-use' "
             "WHERE status <> 'in-use'")
