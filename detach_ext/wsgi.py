@@ -17,7 +17,7 @@ message bus connection, kept for the life of the process.
 from oslo_log import log as logging
 
 # A process entry point, like the commands: same warning filters.
-from detach_ext import cmd  # noqa: F401
+from detach_ext import cmd
 from detach_ext import conf as detach_conf
 from detach_ext import deploy
 from detach_ext import runtime
@@ -35,3 +35,4 @@ def init_application(environ=None):
 
 
 application = init_application()
+cmd.loaded()

@@ -15,6 +15,7 @@ import threading
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from detach_ext import cmd
 from detach_ext import conf as detach_conf
 from detach_ext import context as detach_context
 from detach_ext.db import migration
@@ -134,6 +135,7 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     server.start()
+    cmd.loaded()
     try:
         stopping.wait()
         LOG.info('Stopping.')

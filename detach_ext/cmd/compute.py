@@ -12,6 +12,7 @@ import threading
 
 from oslo_log import log as logging
 
+from detach_ext import cmd
 from detach_ext import conf as detach_conf
 from detach_ext.conf import compute as compute_conf
 from detach_ext import runtime
@@ -59,6 +60,7 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     server.start()
+    cmd.loaded()
     LOG.info('Compute worker of host %s is listening.', host)
     repairs.start()
     stop.wait()

@@ -1,6 +1,7 @@
 """Which configuration a deployment reads, and the Runtime its paste
 factories share until released."""
 
+import gc
 import importlib
 import os
 import sys
@@ -58,7 +59,11 @@ class TestWSGIApplication(base.TestCase):
             'sys.argv', ['gunicorn', '-w', '2', '--config-file', 'x']))
         sys.modules.pop('detach_ext.wsgi', None)
         self.addCleanup(sys.modules.pop, 'detach_ext.wsgi', None)
+        self.addCleanup(gc.unfreeze)
+        gc.unfreeze()
         app = importlib.import_module('detach_ext.wsgi').application
+        # What loading made is out of the collector's way (cmd.loaded).
+        self.assertGreater(gc.get_freeze_count(), 0)
         rt = deploy.runtime_for({'config_file': dep.conf_path}, {})
         self.addCleanup(deploy.release, rt)
         self.assertIsNot(dep.runtime, rt)
