@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from detach_ext.db import lookup
 from detach_ext.db import models
+from detach_ext.db import prepared
 
 
 # oslo.db 18.1.1 knows a refused PostgreSQL connection only by libpq's old
@@ -200,6 +201,7 @@ class Database:
         self.ctxmgr.append_on_engine_create(_begin_sqlite_immediately)
         self._reflected = None
         self._lookup = None
+        self._begin = None
 
     @property
     def engine(self):
@@ -280,16 +282,29 @@ class Database:
         # Core statements on the connection: no ORM session to set up and
         # tear down for two statements.
         with self.ctxmgr.writer.connection.using(context) as conn:
-            if conn.execute(_VOLUME_SWAP, {
+            swap, insert = self._begin_statements(conn.dialect)
+            if swap.execute(conn, {
                     'volume_id': volume_id, 'expected': 'in-use',
                     'new_status': 'detaching', 'now': now}).rowcount != 1:
                 return None
-            return conn.execute(_ACTION_INSERT, {
+            return prepared.inserted_id(insert.execute(conn, {
                 'action': 'detach_volume', 'instance_uuid': instance_uuid,
                 'request_id': context.request_id,
                 'user_id': context.user_id,
                 'project_id': context.project_id, 'start_time': now,
-                'created_at': now}).inserted_primary_key[0]
+                'created_at': now}))
+
+    def _begin_statements(self, dialect):
+        if self._begin is None:
+            self._begin = (
+                prepared.Prepared(_VOLUME_SWAP, dialect, (
+                    'volume_id', 'expected', 'new_status', 'now')),
+                prepared.Prepared(prepared.returning_id(
+                    _ACTION_INSERT, models.InstanceAction.__table__,
+                    dialect), dialect, (
+                    'action', 'instance_uuid', 'request_id', 'user_id',
+                    'project_id', 'start_time', 'created_at')))
+        return self._begin
 
     def detach_lookup(self, context, instance_uuid, volume_id,
                       project_id=None):
@@ -305,13 +320,19 @@ class Database:
         params = {'uuid': instance_uuid, 'volume_id': volume_id}
         with self.ctxmgr.reader.connection.using(context) as conn:
             if self._lookup is None:
-                self._lookup = lookup.build(self._nova_tables(conn))
+                any_project, own_project, datetimes = lookup.build(
+                    self._nova_tables(conn))
+                names = ('uuid', 'volume_id', 'project_id')
+                self._lookup = (
+                    prepared.Prepared(any_project, conn.dialect, names[:2]),
+                    prepared.Prepared(own_project, conn.dialect, names),
+                    datetimes)
             any_project, own_project, datetimes = self._lookup
             query = any_project
             if project_id is not None:
                 params['project_id'] = project_id
                 query = own_project
-            rows = conn.execute(query, params).all()
+            rows = query.execute(conn, params).all()
         return lookup.unpack(rows, datetimes) if rows else None
 
     def instance_get_full(self, context, uuid):
