@@ -71,6 +71,14 @@ DB_CPU_MS = 1.5
 THROUGHPUT_RATIO = 0.5
 P99_MS = 100.0
 SCALE_SPREAD = 0.20
+# The machine the goals were set on, as the issue measured the same-work
+# function there (midpoints): API CPU, DB CPU per request, and req/s at
+# c=16.  Machines differ (the same work has cost twice as much CPU on
+# another machine of this kind), so each absolute goal is also printed
+# scaled by what the same work costs in this run.
+ISSUE_SAME_WORK_API_MS = 2.05
+ISSUE_SAME_WORK_DB_MS = 0.95
+ISSUE_SAME_WORK_C16_RATE = 413.0
 
 
 def free_port():
@@ -614,20 +622,39 @@ def main():
     print('\nGoals of issue 10 (this run):')
     api = [v for c in clients_list for v in med['detach_ext', c]['api']]
     dbc = [v for c in clients_list for v in med['detach_ext', c]['db']]
-    print('  1. API CPU <= %.0f ms/detach: %s (%s)' % (
-        API_CPU_MS, verdict(max(api) <= API_CPU_MS), span(api)))
-    print('     DB CPU <= %.1f ms/detach: %s (%s)' % (
-        DB_CPU_MS, verdict(max(dbc) <= DB_CPU_MS), span(dbc)))
+    same_api = statistics.median(
+        v for c in clients_list for v in med['same work', c]['api'])
+    same_db = statistics.median(
+        v for c in clients_list for v in med['same work', c]['db'])
+    top = max(clients_list)
+    # How much slower than the issue's machine this one ran the same work.
+    slower = {'api': same_api / ISSUE_SAME_WORK_API_MS,
+              'db': same_db / ISSUE_SAME_WORK_DB_MS,
+              'rate': ISSUE_SAME_WORK_C16_RATE /
+              med['same work', top]['rate']}
+    print('  (this machine ran the same work %.2fx the API CPU, %.2fx the '
+          'DB CPU and %.2fx the c=%d time of the machine the goals were '
+          'set on; "scaled" goals are the goals times that)'
+          % (slower['api'], slower['db'], slower['rate'], top))
+    print('  1. API CPU <= %.0f ms/detach: %s (%s); scaled <= %.2f ms: %s'
+          % (API_CPU_MS, verdict(max(api) <= API_CPU_MS), span(api),
+             API_CPU_MS * slower['api'],
+             verdict(max(api) <= API_CPU_MS * slower['api'])))
+    print('     DB CPU <= %.1f ms/detach: %s (%s); scaled <= %.2f ms: %s'
+          % (DB_CPU_MS, verdict(max(dbc) <= DB_CPU_MS), span(dbc),
+             DB_CPU_MS * slower['db'],
+             verdict(max(dbc) <= DB_CPU_MS * slower['db'])))
     for clients in clients_list:
         ratio = (med['detach_ext', clients]['rate'] /
                  med['same work', clients]['rate'])
         print('  2. c=%d throughput >= %.0f%% of the same work: %s (%.1f%%)'
               % (clients, 100 * THROUGHPUT_RATIO,
                  verdict(ratio >= THROUGHPUT_RATIO), 100 * ratio))
-    top = max(clients_list)
     p99 = med['detach_ext', top]['p99']
-    print('     c=%d p99 <= %.0f ms: %s (%.1f ms)' % (
-        top, P99_MS, verdict(p99 <= P99_MS), p99))
+    print('     c=%d p99 <= %.0f ms: %s (%.1f ms); scaled <= %.0f ms: %s'
+          % (top, P99_MS, verdict(p99 <= P99_MS), p99,
+             P99_MS * slower['rate'],
+             verdict(p99 <= P99_MS * slower['rate'])))
     print('  3. statements and commits: judged by '
           'tests/functional/test_sql_count.py (server counters above)')
     if len(latencies) >= 2:
