@@ -338,6 +338,11 @@ class Run:
 
     def measure(self, name, server, db, clients, duration=None):
         duration = duration or self.args.duration
+        # wrk abandons the requests in flight when a run ends; the server
+        # still finishes them.  Let them end before the volumes are put
+        # back in use, or one may mark a volume detaching afterwards (and
+        # its next DELETE answer 400).
+        time.sleep(1)
         seed.rearm(db['engine'])
         before = self.services.snapshot(db['name'])
         cpu = server.workers_cpu()
