@@ -4,7 +4,7 @@ headers and (for an error) a JSON fault, and nothing changes in the
 database without a 202, after which the volume is detached exactly once.
 
 ``DETACH_EXT_FUZZ_EXAMPLES`` sets the examples of the noauth2 pipeline
-(300 by default; CI's MariaDB run sets 10000); the keystone ``main``
+(300 by default; CI's MariaDB run sets 5000); the keystone ``main``
 pipeline runs a quarter as many.  The count run is recorded as the
 ``fuzz`` detail and, with ``DETACH_EXT_FUZZ_REPORT`` naming a file, appended
 to that file as one line (.ci/run prints it).
