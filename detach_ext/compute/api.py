@@ -149,8 +149,14 @@ class API:
         @db_api.retry_on_deadlock
         def look_check_begin():
             with cell.db.transaction(context):
-                instance, bdm, full = self._lookup(
-                    context, cell, instance_id, volume_id, project_id)
+                try:
+                    instance, bdm, full = self._lookup(
+                        context, cell, instance_id, volume_id, project_id)
+                except db_exc.DBConnectionError as exc:
+                    # Lost before anything was written (a connection the
+                    # server dropped while it sat in the pool): run the
+                    # block again, on a new connection.
+                    raise db_exc.RetryRequest(exc) from exc
                 authorize(instance)
                 if (instance.vm_state in states.SHELVED_STATES and
                         not allow_shelved):

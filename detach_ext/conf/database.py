@@ -35,6 +35,16 @@ OPTS = [
                       'request waits at most about three times this for '
                       'the database; keep that well under the WSGI '
                       'server\'s timeout (gunicorn: 30 s).'),
+    cfg.FloatOpt('ping_after_idle',
+                 default=1.0,
+                 min=0.0,
+                 help='Seconds a pooled connection to a database server '
+                      'may have been idle and still be used without a '
+                      'ping first (one round trip).  A connection the '
+                      'server dropped within that time fails its first '
+                      'statement; reads and writes are then retried on a '
+                      'new connection.  0 pings every connection before '
+                      'use, as oslo.db does.'),
 ]
 
 

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from detach_ext.db import lookup
 from detach_ext.db import models
+from detach_ext.db import pool
 from detach_ext.db import prepared
 
 
@@ -52,9 +53,19 @@ _retry_on_deadlock = oslo_db_api.wrap_db_retry(
 
 # For a whole transaction of several steps (Database.transaction): a
 # deadlock runs it again from its start; a lost connection answers at
-# once (its writes were not committed).
+# once (whether a COMMIT it was sending took effect is unknown), unless
+# the block raised oslo.db's RetryRequest for it (a lost connection met
+# before anything was written, see compute.api).
 retry_on_deadlock = oslo_db_api.wrap_db_retry(
     max_retries=2, retry_on_deadlock=True, retry_interval=0.1,
+    max_retry_interval=0.5, jitter=True)
+
+# Reads run again on a new connection when theirs was lost (one the server
+# dropped while it sat in the pool: detach_ext.db.pool): a read changes
+# nothing.  Not inside Database.transaction(), whose connection is the
+# one lost.
+retry_read = oslo_db_api.wrap_db_retry(
+    max_retries=2, retry_on_disconnect=True, retry_interval=0.1,
     max_retry_interval=0.5, jitter=True)
 
 
@@ -63,6 +74,7 @@ def engine_options(conf, connection=None):
     ``[database] connection``), with the bounded waits of
     ``[detach_ext_database]`` added for the database servers."""
     options = dict(conf.database.items())
+    options['thread_checkin'] = pool.thread_checkin()
     if connection is not None:
         options['connection'] = connection
     bounds = conf.detach_ext_database
@@ -199,6 +211,8 @@ class Database:
         self.ctxmgr = enginefacade.transaction_context()
         self.ctxmgr.configure(**engine_options(conf, connection))
         self.ctxmgr.append_on_engine_create(_begin_sqlite_immediately)
+        self.ctxmgr.append_on_engine_create(pool.tune(
+            conf.detach_ext_database.ping_after_idle))
         self._reflected = None
         self._lookup = None
         self._begin = None
@@ -210,6 +224,7 @@ class Database:
     def dispose(self):
         self.ctxmgr.dispose_pool()
 
+    @retry_read
     def _first(self, context, query):
         """The first row of ``query``, detached from its session, or None."""
         with self.ctxmgr.reader.using(context) as session:
@@ -225,6 +240,7 @@ class Database:
             session.flush()
             return row.id
 
+    @retry_read
     def _all(self, context, query):
         """Every row of ``query``, detached from their session."""
         with self.ctxmgr.reader.using(context) as session:
@@ -335,6 +351,7 @@ class Database:
             rows = query.execute(conn, params).all()
         return lookup.unpack(rows, datetimes) if rows else None
 
+    @retry_read
     def instance_get_full(self, context, uuid):
         """Every column of a live instance row, with its metadata, system
         metadata, info cache, device metadata and its host's services:
@@ -343,6 +360,7 @@ class Database:
         found = self.detach_lookup(context, uuid, None)
         return found[2] if found is not None else {'instance': None}
 
+    @retry_read
     def instance_hosts(self, context):
         """The hosts of the live instances, sorted."""
         query = sa.select(models.Instance.host).where(
@@ -541,6 +559,7 @@ class Database:
 
     # services
 
+    @retry_read
     def service_get_minimum_version(self, context, binary):
         """The minimum service version of the live services of ``binary``
         that are not forced down (Nova's query), or 0 if there are none.

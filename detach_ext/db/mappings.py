@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 
 from detach_ext.db import api as db_api
+from detach_ext.db import pool
 
 
 class NovaAPIBase(orm.DeclarativeBase):
@@ -72,10 +73,13 @@ class APIDatabase:
         self.ctxmgr = enginefacade.transaction_context()
         self.ctxmgr.configure(**db_api.engine_options(
             conf, conf.api_database.connection))
+        self.ctxmgr.append_on_engine_create(pool.tune(
+            conf.detach_ext_database.ping_after_idle))
 
     def dispose(self):
         self.ctxmgr.dispose_pool()
 
+    @db_api.retry_read
     def cell_of_instance(self, context, instance_uuid):
         """The cell mapping (a row with ``uuid``, ``name``,
         ``database_connection``, ``transport_url``) of a server, or None
@@ -88,6 +92,7 @@ class APIDatabase:
         with self.ctxmgr.reader.connection.using(context) as conn:
             return conn.execute(query).first()
 
+    @db_api.retry_read
     def cell_mappings(self, context):
         """Every cell mapping, cell0 included."""
         query = sa.select(

@@ -2,12 +2,22 @@
 
 import json
 
+import sqlalchemy as sa
 import testtools
 
 from tests.functional import fixtures as func_fixtures
 
 
 class TestCase(testtools.TestCase):
+
+    def needs_database_server(self, what):
+        """Skip unless the tests run on MariaDB or PostgreSQL
+        (DETACH_EXT_TEST_DB_URL); ``what`` says what needs it."""
+        url = func_fixtures.DB_SERVER_URL
+        if not url or sa.engine.make_url(url).get_backend_name() not in (
+                'mysql', 'postgresql'):
+            self.skipTest('%s need MariaDB or PostgreSQL '
+                          '(DETACH_EXT_TEST_DB_URL)' % what)
 
     def assertFault(self, response, code, name, message=None):
         """A fault body of ``name`` and ``code``, JSON, with both request
