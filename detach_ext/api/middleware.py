@@ -6,8 +6,6 @@ that escapes into a JSON fault; an auth filter (``authtoken`` or
 ``noauth2``) says who is calling; the app builds the context from that.
 """
 
-import json
-
 from keystonemiddleware import auth_token
 from oslo_log import log as logging
 from oslo_middleware import request_id
@@ -28,6 +26,9 @@ _IDENTITY_HEADERS = ('X-Identity-Status', 'X-User-Id', 'X-User-Name',
                      'X-Tenant', 'X-Role', 'X-System-Scope',
                      'OpenStack-System-Scope', 'X-Domain-Id',
                      'X-Domain-Name')
+# ... as WSGI environ keys.
+_IDENTITY_ENVIRON = tuple('HTTP_' + h.upper().replace('-', '_')
+                          for h in _IDENTITY_HEADERS)
 
 
 class RequestId(request_id.RequestId):
@@ -82,29 +83,29 @@ class NoAuth2(base.Middleware):
     replaces the roles, to try policy files.  Never deploy this.
     """
 
-    @webob.dec.wsgify
-    def __call__(self, req):
-        token = req.headers.get('X-Auth-Token', '')
+    def __call__(self, environ, start_response):
+        # Plain WSGI (the headers are environ keys): no request object.
+        token = environ.get('HTTP_X_AUTH_TOKEN', '')
         if not token:
             return fault.fault_response(
                 401, 'Authentication required: send X-Auth-Token: '
-                     'user:project (noauth2).')
+                     'user:project (noauth2).')(environ, start_response)
         user_id, _sep, project_id = token.partition(':')
         project_id = project_id or user_id
-        roles = req.headers.get('X-Roles')
+        roles = environ.get('HTTP_X_ROLES')
         if roles is None:
             roles = ('admin,member,reader' if user_id == 'admin'
                      else 'member,reader')
-        for header in _IDENTITY_HEADERS:
-            req.headers.pop(header, None)
-        req.headers.update({
-            'X-Identity-Status': 'Confirmed',
-            'X-User-Id': user_id,
-            'X-Project-Id': project_id,
-            'X-Roles': roles,
-            'X-Service-Catalog': json.dumps([]),
+        for key in _IDENTITY_ENVIRON:
+            environ.pop(key, None)
+        environ.update({
+            'HTTP_X_IDENTITY_STATUS': 'Confirmed',
+            'HTTP_X_USER_ID': user_id,
+            'HTTP_X_PROJECT_ID': project_id,
+            'HTTP_X_ROLES': roles,
+            'HTTP_X_SERVICE_CATALOG': '[]',
         })
-        return req.get_response(self.application)
+        return self.application(environ, start_response)
 
 
 def authtoken_factory(global_conf, **local_conf):

@@ -9,7 +9,6 @@ import re
 import urllib.parse
 
 import webob
-import webob.dec
 
 from detach_ext.api import base
 from detach_ext.api import ids
@@ -96,9 +95,10 @@ class VersionsFilter(base.Middleware):
                                  local_conf).api.compute_link_prefix
         return lambda app: cls(app, prefix)
 
-    @webob.dec.wsgify
-    def __call__(self, req):
-        kind = match(req.environ)
+    def __call__(self, environ, start_response):
+        kind = match(environ)
         if kind is None:
-            return req.get_response(self.application)
-        return response(req, kind, self.link_prefix)
+            # Plain WSGI on the way through: no request object built.
+            return self.application(environ, start_response)
+        return response(webob.Request(environ), kind, self.link_prefix)(
+            environ, start_response)
