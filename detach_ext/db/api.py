@@ -461,8 +461,12 @@ class Database:
         ).order_by(models.BlockDeviceMapping.id)
         return self._all(context, query)
 
-    def bdm_get_all_by_host(self, context, host):
-        """Live volume mappings of the live instances on ``host``."""
+    def bdm_get_all_by_host(self, context, host, volume_statuses=None):
+        """Live volume mappings of the live instances on ``host``.
+
+        :param volume_statuses: only those of volumes of the ``local``
+            backend (``detach_ext_volumes``) in one of these statuses.
+        """
         query = sa.select(models.BlockDeviceMapping).join(
             models.Instance,
             models.Instance.uuid == models.BlockDeviceMapping.instance_uuid,
@@ -472,6 +476,11 @@ class Database:
             models.BlockDeviceMapping.deleted == 0,
             models.BlockDeviceMapping.volume_id.is_not(None),
         ).order_by(models.BlockDeviceMapping.id)
+        if volume_statuses is not None:
+            query = query.join(
+                models.Volume,
+                models.Volume.id == models.BlockDeviceMapping.volume_id,
+            ).where(models.Volume.status.in_(volume_statuses))
         return self._all(context, query)
 
     @_retry_on_deadlock

@@ -6,6 +6,7 @@ import contextlib
 import datetime
 import io
 
+import fixtures
 from oslo_utils import timeutils
 import sqlalchemy as sa
 
@@ -96,6 +97,26 @@ class TestRepair(RepairTestCase):
         self.assertEqual(1, self.manager.repair(older_than=120))
         self.assertEqual('in-use', self.dep.volume_status(volume))
         self.assertIsNotNone(self.dep.attachment(self.server, volume))
+
+    def test_settled_volumes_are_not_read_one_by_one(self):
+        # Local backend: the repair asks the database for the mappings of
+        # unsettled volumes only, not for every volume of the host.
+        settled = [self.dep.add_volume(self.server) for _ in range(5)]
+        volume = self.dep.add_volume(self.server)
+        self.begin(volume)
+        self.age(volume, 600)
+        read = []
+        real = self.dep.db.volume_get
+
+        def volume_get(context, volume_id):
+            read.append(volume_id)
+            return real(context, volume_id)
+        self.useFixture(fixtures.MockPatchObject(
+            self.dep.db, 'volume_get', volume_get))
+        self.assertEqual(1, self.manager.repair(older_than=120))
+        self.assertEqual([volume], read)
+        self.assertEqual(['in-use'] * 5,
+                         [self.dep.volume_status(v) for v in settled])
 
     def test_other_hosts_are_not_touched(self):
         other = self.dep.add_server(host=ff.OTHER_HOST)
