@@ -214,13 +214,16 @@ class ComputeManager:
         now = timeutils.utcnow()
         repaired = 0
         # With the local backend the volumes are in this database: only
-        # the mappings of volumes left detaching or available are read
-        # (one statement), not every mapping of the host with a read of
-        # its volume each.
-        statuses = ((volume_status.DETACHING, volume_status.AVAILABLE)
-                    if self.volume_api.shares_database else None)
-        for bdm in self.db.bdm_get_all_by_host(context, self.host,
-                                               volume_statuses=statuses):
+        # the mappings of volumes left detaching or available for
+        # older_than are read (one statement), not every mapping of the
+        # host with a read of its volume each.
+        left = {}
+        if self.volume_api.shares_database:
+            left = {'volume_statuses': (volume_status.DETACHING,
+                                        volume_status.AVAILABLE),
+                    'volume_changed_before': now - datetime.timedelta(
+                        seconds=older_than)}
+        for bdm in self.db.bdm_get_all_by_host(context, self.host, **left):
             try:
                 volume = self.volume_api.get(context, bdm.volume_id)
                 status, since = volume['status'], volume['updated_at']

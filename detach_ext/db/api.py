@@ -461,11 +461,14 @@ class Database:
         ).order_by(models.BlockDeviceMapping.id)
         return self._all(context, query)
 
-    def bdm_get_all_by_host(self, context, host, volume_statuses=None):
+    def bdm_get_all_by_host(self, context, host, volume_statuses=None,
+                            volume_changed_before=None):
         """Live volume mappings of the live instances on ``host``.
 
         :param volume_statuses: only those of volumes of the ``local``
-            backend (``detach_ext_volumes``) in one of these statuses.
+            backend (``detach_ext_volumes``) in one of these statuses,
+        :param volume_changed_before: ... whose status last changed at or
+            before this time (or at a time not recorded).
         """
         query = sa.select(models.BlockDeviceMapping).join(
             models.Instance,
@@ -481,6 +484,11 @@ class Database:
                 models.Volume,
                 models.Volume.id == models.BlockDeviceMapping.volume_id,
             ).where(models.Volume.status.in_(volume_statuses))
+            if volume_changed_before is not None:
+                changed = sa.func.coalesce(models.Volume.updated_at,
+                                           models.Volume.created_at)
+                query = query.where(sa.or_(
+                    changed.is_(None), changed <= volume_changed_before))
         return self._all(context, query)
 
     @_retry_on_deadlock

@@ -100,8 +100,11 @@ class TestRepair(RepairTestCase):
 
     def test_settled_volumes_are_not_read_one_by_one(self):
         # Local backend: the repair asks the database for the mappings of
-        # unsettled volumes only, not for every volume of the host.
+        # volumes left unsettled for older_than only (not for every volume
+        # of the host, nor for a detach in flight).
         settled = [self.dep.add_volume(self.server) for _ in range(5)]
+        young = self.dep.add_volume(self.server)
+        self.begin(young, request_id='req-in-flight')
         volume = self.dep.add_volume(self.server)
         self.begin(volume)
         self.age(volume, 600)
@@ -117,6 +120,7 @@ class TestRepair(RepairTestCase):
         self.assertEqual([volume], read)
         self.assertEqual(['in-use'] * 5,
                          [self.dep.volume_status(v) for v in settled])
+        self.assertEqual('detaching', self.dep.volume_status(young))
 
     def test_other_hosts_are_not_touched(self):
         other = self.dep.add_server(host=ff.OTHER_HOST)

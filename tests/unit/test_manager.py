@@ -38,7 +38,7 @@ class FakeDB:
                             traceback=None):
         self.events[event_id - 1][2] = result
 
-    def bdm_get_all_by_host(self, context, host, volume_statuses=None):
+    def bdm_get_all_by_host(self, context, host, **local_filters):
         return [self.bdm] if self.bdm else []
 
     def detach_finish(self, context, bdm_id, volume_id=None,
