@@ -19,9 +19,11 @@ Here (:func:`tune`, on each engine oslo.db creates):
   recently is not: under load connections are idle for milliseconds.  A
   connection dropped by the server within that time fails its first
   statement, and SQLAlchemy then replaces every connection of the pool
-  older than the failure; reads are retried, as is a detach whose lookup
-  failed so (:func:`detach_ext.db.api.retry_before_writes`), and writes
-  already retry a lost connection;
+  older than the failure; reads are retried
+  (:data:`detach_ext.db.api.retry_read`), as is a detach whose lookup
+  failed so (oslo.db's ``RetryRequest``, in
+  :meth:`detach_ext.compute.api.API.detach_volume`), and writes already
+  retry a lost connection;
 * the ROLLBACK on return is sent only when the connection's transaction
   was not ended through SQLAlchemy (a COMMIT or ROLLBACK that succeeded,
   or SQLAlchemy's own reset when a connection with an open transaction is
@@ -89,11 +91,11 @@ def _rollback_what_is_open(engine):
     # and oslo.db's error handler ends the chain of handle_error).
     def do_commit(dbapi_connection):
         commit(dbapi_connection)
-        _mark(dbapi_connection, True)
+        _mark_ended(dbapi_connection)
 
     def do_rollback(dbapi_connection):
         rollback(dbapi_connection)
-        _mark(dbapi_connection, True)
+        _mark_ended(dbapi_connection)
 
     dialect.do_commit = do_commit
     dialect.do_rollback = do_rollback
@@ -115,13 +117,13 @@ def _rollback_what_is_open(engine):
     sa.event.listen(engine, 'reset', reset)
 
 
-def _mark(connection, ended):
+def _mark_ended(connection):
     # SQLAlchemy passes the pool's proxy, whose info is the pooled
     # connection's (a raw DBAPI connection's own "info" is not; the proxy
     # of a connection being set up has none).
     if isinstance(connection, sa.pool.PoolProxiedConnection):
         try:
-            connection.info[_ENDED] = ended
+            connection.info[_ENDED] = True
         except NotImplementedError:
             pass
 
