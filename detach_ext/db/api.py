@@ -43,30 +43,33 @@ def _pg_connection_failed(operational_error, match, engine_name,
     raise db_exc.DBConnectionError(operational_error)
 
 
+def _retries(**what):
+    """oslo.db's retry of ``what`` (deadlocks, lost connections): two
+    retries, 0.1 s apart at first.  Two: with [detach_ext_database]
+    query_timeout a call waits at most three times that for a database
+    that stopped answering."""
+    return oslo_db_api.wrap_db_retry(
+        max_retries=2, retry_interval=0.1, max_retry_interval=0.5,
+        jitter=True, **what)
+
+
 # Writes that can meet a deadlock (MySQL/Galera) or a dropped connection
 # are retried a few times before the error reaches the caller.
-# Two retries: with [detach_ext_database] query_timeout a write waits at
-# most three times that for a database that stopped answering.
-_retry_on_deadlock = oslo_db_api.wrap_db_retry(
-    max_retries=2, retry_on_deadlock=True, retry_on_disconnect=True,
-    retry_interval=0.1, max_retry_interval=0.5, jitter=True)
+_retry_on_deadlock = _retries(retry_on_deadlock=True,
+                              retry_on_disconnect=True)
 
 # For a whole transaction of several steps (Database.transaction): a
 # deadlock runs it again from its start; a lost connection answers at
 # once (whether a COMMIT it was sending took effect is unknown), unless
 # the block raised oslo.db's RetryRequest for it (a lost connection met
 # before anything was written, see compute.api).
-retry_on_deadlock = oslo_db_api.wrap_db_retry(
-    max_retries=2, retry_on_deadlock=True, retry_interval=0.1,
-    max_retry_interval=0.5, jitter=True)
+retry_on_deadlock = _retries(retry_on_deadlock=True)
 
 # Reads run again on a new connection when theirs was lost (one the server
 # dropped while it sat in the pool: detach_ext.db.pool): a read changes
 # nothing.  Not inside Database.transaction(), whose connection is the
 # one lost.
-retry_read = oslo_db_api.wrap_db_retry(
-    max_retries=2, retry_on_disconnect=True, retry_interval=0.1,
-    max_retry_interval=0.5, jitter=True)
+retry_read = _retries(retry_on_disconnect=True)
 
 
 def engine_options(conf, connection=None):

@@ -122,25 +122,23 @@ class TestReturnedConnectionsHoldNoTransaction(_ServerDatabase):
     however it was used: the ROLLBACK on return is skipped only after a
     COMMIT or ROLLBACK through SQLAlchemy."""
 
+    NEW_VOLUME = 'f0000000-0000-0000-0000-000000000001'
+
     def _count_volumes(self, conn):
         return conn.execute(sa.select(sa.func.count()).select_from(
             models.Volume.__table__)).scalar()
 
-    def _insert_volume(self, cursor_or_conn, raw=False):
-        if raw:
-            cursor_or_conn.execute(
-                "INSERT INTO detach_ext_volumes (id, status) VALUES "
-                "('f0000000-0000-0000-0000-000000000001', 'available')")
-        else:
-            cursor_or_conn.execute(models.Volume.__table__.insert().values(
-                id='f0000000-0000-0000-0000-000000000001',
-                status='available'))
+    def _insert_volume(self, conn):
+        conn.execute(models.Volume.__table__.insert().values(
+            id=self.NEW_VOLUME, status='available'))
 
     def test_raw_connection_rolled_back_on_return(self):
         with self.engine.connect() as conn:
             before = self._count_volumes(conn)
         raw = self.engine.raw_connection()
-        self._insert_volume(raw.cursor(), raw=True)
+        raw.cursor().execute(
+            "INSERT INTO detach_ext_volumes (id, status) VALUES "
+            "('%s', 'available')" % self.NEW_VOLUME)
         raw.close()
         with self.engine.connect() as conn:
             self.assertEqual(before, self._count_volumes(conn))
