@@ -6,11 +6,15 @@ that escapes into a JSON fault; an auth filter (``authtoken`` or
 ``noauth2``) says who is calling; the app builds the context from that.
 """
 
+import re
+
 from keystonemiddleware import auth_token
+from oslo_context import context as oslo_context
 from oslo_log import log as logging
 from oslo_middleware import request_id
 from oslo_middleware import sizelimit
-import webob.dec
+import webob
+import webob.exc
 
 from detach_ext.api import base
 from detach_ext.api import fault
@@ -31,10 +35,33 @@ _IDENTITY_ENVIRON = tuple('HTTP_' + h.upper().replace('-', '_')
                           for h in _IDENTITY_HEADERS)
 
 
+_GLOBAL_REQUEST_ID = re.compile(request_id.ID_FORMAT)
+
+
 class RequestId(request_id.RequestId):
-    """oslo.middleware's request id, also answered as Nova's header."""
+    """oslo.middleware's request id, also answered as Nova's header.
+
+    The same ids, environ keys and response headers as oslo.middleware's
+    filter, as plain WSGI: that one builds a webob request and response
+    for every request it passes on, this one only adds the headers.
+    """
 
     compat_headers = ['x-compute-request-id']
+
+    def __call__(self, environ, start_response):
+        inbound = environ.get('HTTP_X_OPENSTACK_REQUEST_ID', '')
+        if _GLOBAL_REQUEST_ID.match(inbound):
+            environ[request_id.GLOBAL_REQ_ID] = inbound
+        req_id = oslo_context.generate_request_id()
+        environ[request_id.ENV_REQUEST_ID] = req_id
+        names = [request_id.HTTP_RESP_HEADER_REQUEST_ID] + self.compat_headers
+
+        def start(status, headers, exc_info=None):
+            present = {name.lower() for name, _value in headers}
+            headers = list(headers) + [(name, req_id) for name in names
+                                       if name not in present]
+            return start_response(status, headers, exc_info)
+        return self.application(environ, start)
 
 
 class FaultWrapper(base.Middleware):
@@ -42,38 +69,46 @@ class FaultWrapper(base.Middleware):
 
     Error responses built further in by others (keystonemiddleware's 401)
     are rewritten into the same fault shape, keeping their headers
-    (``WWW-Authenticate``).
+    (``WWW-Authenticate``).  A response below 400 goes out as the app
+    gave it, without a response object.
     """
 
-    @webob.dec.wsgify
-    def __call__(self, req):
+    def __call__(self, environ, start_response):
         # Until the app knows who is calling (and after the request), log
         # lines carry this request's id and no user: never the context of
         # the request this thread answered before.
         detach_context.set_current(detach_context.RequestContext(
-            request_id=req.environ.get(request_id.ENV_REQUEST_ID),
-            global_request_id=req.environ.get(request_id.GLOBAL_REQ_ID)))
+            request_id=environ.get(request_id.ENV_REQUEST_ID),
+            global_request_id=environ.get(request_id.GLOBAL_REQ_ID)))
         try:
-            return self._answer(req)
+            return self._answer(environ, start_response)
         finally:
             detach_context.set_current(None)
 
-    def _answer(self, req):
+    def _answer(self, environ, start_response):
+        req = webob.Request(environ)
         try:
-            response = req.get_response(self.application)
+            status, headers, app_iter = req.call_application(
+                self.application)
         except Exception:
             LOG.exception('Unexpected error answering %(method)s %(path)s',
                           {'method': req.method, 'path': req.path})
-            return fault.fault_response(
+            response = fault.fault_response(
                 500, 'Unexpected API Error. The error has been logged; '
                      'quote the request id when you report it.')
-        if response.status_int >= 400 and not fault.is_fault(response):
+            return response(environ, start_response)
+        if int(status.split(' ', 1)[0]) < 400:
+            start_response(status, headers)
+            return app_iter
+        response = webob.Response(status=status, headerlist=headers,
+                                  app_iter=app_iter)
+        if not fault.is_fault(response):
             headers = {k: v for k, v in response.headers.items()
                        if k.lower() not in ('content-type',
                                             'content-length')}
-            return fault.fault_response(response.status_int,
-                                        fault.message_of(response), headers)
-        return response
+            response = fault.fault_response(
+                response.status_int, fault.message_of(response), headers)
+        return response(environ, start_response)
 
 
 class NoAuth2(base.Middleware):
@@ -124,12 +159,36 @@ def authtoken_factory(global_conf, **local_conf):
     return _filter
 
 
+class RequestBodySizeLimiter(sizelimit.RequestBodySizeLimiter):
+    """oslo.middleware's request body limit, as plain WSGI.
+
+    The same checks (a 413 for a ``Content-Length`` beyond
+    ``[oslo_middleware] max_request_body_size``, and a body of no stated
+    length read through oslo.middleware's ``LimitingReader``), without the
+    response object oslo.middleware's filter builds on the way back.
+    """
+
+    def __call__(self, environ, start_response):
+        req = webob.Request(environ)
+        max_size = self._conf_get('max_request_body_size')
+        if req.content_length is not None and req.content_length > max_size:
+            LOG.info('Request is too large. Larger than '
+                     'max_request_body_size (%s).', max_size)
+            return webob.exc.HTTPRequestEntityTooLarge(
+                explanation='Request is too large. Larger than '
+                            'max_request_body_size (%s).' % max_size)(
+                environ, start_response)
+        if req.content_length is None:
+            req.body_file = sizelimit.LimitingReader(req.body_file, max_size)
+        return self.application(environ, start_response)
+
+
 def sizelimit_factory(global_conf, **local_conf):
-    """oslo.middleware's request body limit (413 beyond
-    ``[oslo_middleware] max_request_body_size``), reading detach_ext's own
-    configuration files rather than the global ConfigOpts."""
+    """The request body limit (:class:`RequestBodySizeLimiter`), reading
+    detach_ext's own configuration files rather than the global
+    ConfigOpts."""
     conf = deploy.conf_for(global_conf, local_conf)
 
     def _filter(app):
-        return sizelimit.RequestBodySizeLimiter(app, conf)
+        return RequestBodySizeLimiter(app, conf)
     return _filter

@@ -19,6 +19,8 @@ TOPIC = 'compute'
 # them; the requests behind get their 503 after cast_timeout all the same.
 _PUBLISHERS = 8
 BINARY = 'nova-compute'
+# Prepared call contexts kept (one per host and cap): beyond, start over.
+_PREPARED = 4096
 
 
 class ComputeAPI:
@@ -72,6 +74,8 @@ class ComputeAPI:
         target = oslo_messaging.Target(topic=TOPIC, version=self.VERSION)
         # The cap goes with each cast (prepare), since auto can change it.
         self.client = rpc.get_client(transport, target)
+        # (cap, host) -> the call context a cast there goes through.
+        self._prepared = {}
 
     def version_cap(self):
         """The compute RPC version cap of the next cast.
@@ -104,6 +108,24 @@ class ComputeAPI:
         SIGHUP): the next cast reads the services table again."""
         self._auto_cap = None
 
+    def _prepare(self, cap, host):
+        """The call context of a cast to ``host`` under ``cap``: 6.0 if
+        the cap allows it, else 5.0 (below 5.0 the cast is refused).
+        oslo.messaging's call contexts do not change once prepared, so
+        each is built once, not on every cast."""
+        key = (cap, host)
+        cctxt = self._prepared.get(key)
+        if cctxt is None:
+            capped = self.client.prepare(version_cap=cap)
+            version = self.VERSION if capped.can_send_version(
+                self.VERSION) else '5.0'
+            cctxt = capped.prepare(server=host, version=version,
+                                   retry=self.retry)
+            if len(self._prepared) >= _PREPARED:
+                self._prepared.clear()
+            self._prepared[key] = cctxt
+        return cctxt
+
     def detach_volume(self, ctxt, instance, volume_id, attachment_id):
         """Cast ``detach_volume`` to the compute worker of the instance's
         host.
@@ -115,12 +137,8 @@ class ComputeAPI:
         ``cast_timeout`` seconds, so an unreachable or stalled bus raises
         (CastTimedOut) within seconds instead of hanging.
         """
-        host = objects.instance_data(instance)['host']
-        capped = self.client.prepare(version_cap=self.version_cap())
-        version = self.VERSION if capped.can_send_version(
-            self.VERSION) else '5.0'
-        cctxt = capped.prepare(server=host, version=version,
-                               retry=self.retry)
+        cctxt = self._prepare(self.version_cap(),
+                              objects.instance_data(instance)['host'])
         # oslo.messaging bounds neither the publisher confirm of a cast nor
         # the whole of its retries (a stalled broker holds the socket up to
         # the heartbeat threshold, 60 s, per attempt): publish in a thread

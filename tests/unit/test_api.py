@@ -1,5 +1,6 @@
 """Fault bodies, the fault wrapper, noauth2 and path handling."""
 
+import io
 import json
 
 import testtools
@@ -93,6 +94,129 @@ class TestFaultWrapper(testtools.TestCase):
         self.assertNotIn('<', message)
         self.assertNotIn('{', message)
         self.assertTrue(message)
+
+    def test_success_passes_through_as_the_app_gave_it(self):
+        def plain(environ, start_response):
+            start_response('202 Accepted', [('X-Mine', '1')])
+            return [b'a', b'b']
+
+        def late(environ, start_response):
+            # start_response called only once the body is iterated.
+            yield b''
+            start_response('200 OK', [('Content-Type', 'text/plain')])
+            yield b'late'
+
+        for app, status, body in ((plain, 202, b'ab'), (late, 200, b'late')):
+            response = webob.Request.blank('/').get_response(
+                middleware.FaultWrapper(app))
+            self.assertEqual(status, response.status_int)
+            self.assertEqual(body, response.body)
+        response = webob.Request.blank('/').get_response(
+            middleware.FaultWrapper(plain))
+        self.assertEqual('1', response.headers['X-Mine'])
+
+    def test_own_fault_is_left_as_it_is(self):
+        app = fault.fault_response(409, 'busy', {'X-Mine': '1'})
+        response = webob.Request.blank('/').get_response(
+            middleware.FaultWrapper(app))
+        self.assertEqual(
+            {'conflictingRequest': {'message': 'busy', 'code': 409}},
+            json.loads(response.body))
+        self.assertEqual('1', response.headers['X-Mine'])
+
+
+class TestRequestId(testtools.TestCase):
+
+    def _call(self, app, headers=None):
+        seen = {}
+
+        def inner(environ, start_response):
+            seen.update(environ)
+            return app(environ, start_response)
+
+        response = webob.Request.blank('/', headers=headers).get_response(
+            middleware.RequestId(inner))
+        return response, seen
+
+    def test_every_answer_carries_the_id_under_both_names(self):
+        for app in (webob.Response(status=202),
+                    fault.fault_response(404, 'gone'),
+                    webob.exc.HTTPUnauthorized()):
+            response, seen = self._call(app)
+            ids = response.headers.getall('x-openstack-request-id')
+            self.assertEqual([seen['openstack.request_id']], ids)
+            self.assertRegex(ids[0], r'^req-[0-9a-f-]{36}$')
+            self.assertEqual(ids, response.headers.getall(
+                'x-compute-request-id'))
+
+    def test_each_request_gets_its_own_id(self):
+        first, _seen = self._call(webob.Response())
+        second, _seen = self._call(webob.Response())
+        self.assertNotEqual(first.headers['x-openstack-request-id'],
+                            second.headers['x-openstack-request-id'])
+
+    def test_an_id_the_app_set_is_not_doubled(self):
+        response, _seen = self._call(webob.Response(
+            headers={'X-Compute-Request-Id': 'req-mine'}))
+        self.assertEqual(['req-mine'],
+                         response.headers.getall('x-compute-request-id'))
+        self.assertEqual(1, len(response.headers.getall(
+            'x-openstack-request-id')))
+
+    def test_inbound_id_is_the_global_request_id_when_well_formed(self):
+        good = 'req-12345678-1234-1234-1234-123456789abc'
+        _response, seen = self._call(webob.Response(),
+                                     {'X-Openstack-Request-Id': good})
+        self.assertEqual(good, seen['openstack.global_request_id'])
+        self.assertNotEqual(good, seen['openstack.request_id'])
+        for bad in ('req-nope', good.upper(), good + 'x'):
+            _response, seen = self._call(webob.Response(),
+                                         {'X-Openstack-Request-Id': bad})
+            self.assertNotIn('openstack.global_request_id', seen)
+
+
+class TestRequestBodySizeLimiter(testtools.TestCase):
+
+    def _limiter(self, app, limit):
+        conf = {'max_request_body_size': limit}
+        return middleware.RequestBodySizeLimiter(app, conf)
+
+    def test_stated_length_over_the_limit_413(self):
+        called = []
+        limiter = self._limiter(lambda e, s: called.append(1), 8)
+        req = webob.Request.blank('/', method='POST', body=b'x' * 9)
+        response = req.get_response(limiter)
+        self.assertEqual(413, response.status_int)
+        self.assertIn('max_request_body_size (8)', response.text)
+        self.assertEqual([], called)
+
+    def test_within_the_limit_reaches_the_app(self):
+        @webob.dec.wsgify
+        def echo(req):
+            return webob.Response(body=req.body)
+
+        req = webob.Request.blank('/', method='POST', body=b'x' * 8)
+        response = req.get_response(self._limiter(echo, 8))
+        self.assertEqual(b'x' * 8, response.body)
+
+    def test_body_of_no_stated_length_is_read_through_the_limit(self):
+        @webob.dec.wsgify
+        def reader(req):
+            return webob.Response(body=req.body_file.read())
+
+        for size, status in ((8, 200), (9, 413)):
+            # A chunked body, as a WSGI server hands it on.
+            req = webob.Request({
+                'REQUEST_METHOD': 'POST', 'PATH_INFO': '/',
+                'SERVER_NAME': 'localhost', 'SERVER_PORT': '80',
+                'SERVER_PROTOCOL': 'HTTP/1.1', 'wsgi.url_scheme': 'http',
+                'wsgi.input': io.BytesIO(b'x' * size),
+                'wsgi.input_terminated': True,
+                'HTTP_TRANSFER_ENCODING': 'chunked'})
+            response = req.get_response(self._limiter(reader, 8))
+            self.assertEqual(status, response.status_int)
+            if status == 200:
+                self.assertEqual(b'x' * 8, response.body)
 
 
 class TestNoAuth2(testtools.TestCase):

@@ -106,6 +106,27 @@ class TestComputeRPCAPI(testtools.TestCase):
                          cache['nova_object.data']['network_info'])
         self.assertNotIn('id', cache['nova_object.data'])
 
+    def test_casts_in_turn_reach_each_their_own_host(self):
+        # The call context prepared for a host is kept: the next cast to
+        # another host must not go through it.
+        conf = _conf()
+        transport = oslo_messaging.get_rpc_transport(conf, 'fake://')
+        self.addCleanup(transport.cleanup)
+        hosts = {name: self.listen(transport, name)
+                 for name in ('compute-1', 'compute-2')}
+        api = rpcapi.ComputeAPI(conf, transport)
+        ctxt = detach_context.RequestContext(user_id='usr', project_id='p1')
+        for n, host in enumerate(('compute-1', 'compute-2', 'compute-1')):
+            instance = _instance()
+            instance['nova_object.data']['host'] = host
+            api.detach_volume(ctxt, instance, 'vol-%d' % n, 'att')
+        self.assertTrue(_wait(lambda: len(hosts['compute-1'].received) == 2
+                              and hosts['compute-2'].received))
+        self.assertEqual(
+            {'compute-1': ['vol-0', 'vol-2'], 'compute-2': ['vol-1']},
+            {name: sorted(r[2] for r in endpoints.received)
+             for name, endpoints in hosts.items()})
+
     def test_exchange_is_nova(self):
         conf = _conf()
         transport = oslo_messaging.get_rpc_transport(conf, 'fake://')
