@@ -73,22 +73,29 @@ def primitive(name, version, data):
     }
 
 
+# How each Instance field that is not sent as the column holds it is
+# converted (every other field's value goes as it is, a datetime in its
+# wire form).
+_INSTANCE_CONVERSIONS = dict(
+    # None too: the booleans are not nullable and default to False.
+    {name: lambda value, row: bool(value) for name in BOOLEAN_FIELDS},
+    cleaned=lambda value, row: value == 1,
+    deleted=lambda value, row: bool(value) and value == row.get('id'),
+    **{name: lambda value, row: None if value is None else str(value)
+       for name in _IP_FIELDS})
+
+
 def _instance_data(row):
-    data = {}
-    for name in INSTANCE_COLUMN_FIELDS:
-        if name not in row:
-            continue  # a column detach_ext's own schema does not have
-        value = row[name]
-        if name in BOOLEAN_FIELDS:
-            # None too: the fields are not nullable and default to False.
-            value = bool(value)
-        elif name == 'cleaned':
-            value = value == 1
-        elif name == 'deleted':
-            value = bool(value) and value == row.get('id')
-        elif name in _IP_FIELDS and value is not None:
-            value = str(value)
-        data[name] = _wire(value)
+    # Built once per detach: a comprehension for the fields, then the few
+    # conversions, rather than a test of each field's kind.
+    data = {name: row[name] for name in INSTANCE_COLUMN_FIELDS
+            if name in row}  # a column detach_ext's own schema lacks
+    for name, convert in _INSTANCE_CONVERSIONS.items():
+        if name in data:
+            data[name] = convert(data[name], row)
+    for name, value in data.items():
+        if isinstance(value, datetime.datetime):
+            data[name] = _wire(value)
     return data
 
 
