@@ -111,14 +111,15 @@ class json_document(sa.sql.expression.ColumnElement):
 
     _traverse_internals = [
         ('expressions', visitors.InternalTraversal.dp_clauseelement_list),
-        ('labels', visitors.InternalTraversal.dp_string_list)]
+        ('labels', visitors.InternalTraversal.dp_string_list),
+        ('nested', visitors.InternalTraversal.dp_plain_obj)]
     inherit_cache = True
 
     def __init__(self, parts):
         self.labels = [label for label, _expr, _is_json in parts]
         self.expressions = [expr.self_group() if is_json else expr
                             for _label, expr, is_json in parts]
-        self.nested = [is_json for _label, _expr, is_json in parts]
+        self.nested = tuple(is_json for _label, _expr, is_json in parts)
         self.type = sa.types.NullType()
 
 
