@@ -5,6 +5,7 @@ private ConfigOpts."""
 import datetime
 import time
 
+import fixtures
 from oslo_config import cfg
 import oslo_messaging
 import testtools
@@ -52,6 +53,17 @@ class Endpoints:
         self.received.append((ctxt, instance, volume_id, attachment_id))
 
 
+def _serve(test, transport, endpoints, host='compute-1'):
+    """A started RPC server of ``host`` (stopped at the test's end)."""
+    server = rpc.get_server(
+        transport, oslo_messaging.Target(topic='compute', server=host),
+        [endpoints])
+    server.start()
+    test.addCleanup(server.wait)
+    test.addCleanup(server.stop)
+    return server
+
+
 def _wait(predicate):
     for _ in range(500):
         if predicate():
@@ -64,12 +76,7 @@ class TestComputeRPCAPI(testtools.TestCase):
 
     def listen(self, transport, host):
         endpoints = Endpoints()
-        server = rpc.get_server(
-            transport, oslo_messaging.Target(topic='compute', server=host),
-            [endpoints])
-        server.start()
-        self.addCleanup(server.wait)
-        self.addCleanup(server.stop)
+        _serve(self, transport, endpoints, host)
         return endpoints
 
     def test_detach_volume_cast(self):
@@ -148,13 +155,7 @@ class TestComputeRPCAPI(testtools.TestCase):
                               attachment_id):
                 received.append((ctxt.request_id, volume_id))
 
-        server = rpc.get_server(
-            transport, oslo_messaging.Target(topic='compute',
-                                             server='compute-1'),
-            [Endpoint()])
-        server.start()
-        self.addCleanup(server.wait)
-        self.addCleanup(server.stop)
+        _serve(self, transport, Endpoint())
         ctxt = detach_context.RequestContext(user_id='usr', project_id='p1')
         rpcapi.ComputeAPI(conf, transport).detach_volume(
             ctxt, _instance(), 'vol', 'att')
@@ -163,3 +164,29 @@ class TestComputeRPCAPI(testtools.TestCase):
                 break
             time.sleep(0.01)
         self.assertEqual([(ctxt.request_id, 'vol')], received)
+
+
+class TestWorkerThreads(testtools.TestCase):
+    """The RPC server's thread pool: detach_ext's default, unless set."""
+
+    def _started_server(self, config=''):
+        path = self.useFixture(fixtures.TempDir()).join('detach_ext.conf')
+        with open(path, 'w') as f:
+            f.write(config)
+        conf = cfg.ConfigOpts()
+        detach_conf.register_opts(conf)
+        conf([], project='detach_ext', default_config_files=[path])
+        transport = oslo_messaging.get_rpc_transport(conf, 'fake://')
+        self.addCleanup(transport.cleanup)
+        return _serve(self, transport, Endpoints())
+
+    def test_default_is_detach_ext_s(self):
+        server = self._started_server()
+        self.assertEqual(rpc.WORKER_THREADS,
+                         server._work_executor._max_workers)
+        self.assertNotEqual(64, rpc.WORKER_THREADS)
+
+    def test_the_option_set_wins(self):
+        server = self._started_server(
+            '[DEFAULT]\nexecutor_thread_pool_size = 32\n')
+        self.assertEqual(32, server._work_executor._max_workers)
