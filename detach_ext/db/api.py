@@ -339,20 +339,20 @@ class Database:
         params = {'uuid': instance_uuid, 'volume_id': volume_id}
         with self.ctxmgr.reader.connection.using(context) as conn:
             if self._lookup is None:
-                any_project, own_project, datetimes = lookup.build(
+                any_project, own_project, shapes = lookup.build(
                     self._nova_tables(conn))
                 names = ('uuid', 'volume_id', 'project_id')
                 self._lookup = (
                     prepared.Prepared(any_project, conn.dialect, names[:2]),
                     prepared.Prepared(own_project, conn.dialect, names),
-                    datetimes)
-            any_project, own_project, datetimes = self._lookup
+                    shapes)
+            any_project, own_project, shapes = self._lookup
             query = any_project
             if project_id is not None:
                 params['project_id'] = project_id
                 query = own_project
             rows = query.execute(conn, params).all()
-        return lookup.unpack(rows, datetimes) if rows else None
+        return lookup.unpack(rows, shapes) if rows else None
 
     @retry_read
     def instance_get_full(self, context, uuid):
