@@ -186,12 +186,14 @@ def build(tables):
     statement returned, ``project_id`` too.  Its one column, ``doc``, is
     a JSON object of the parts :func:`unpack` reads."""
     instances = tables['instances']
-    parts = [('instance',
-              json_row(instances, [c.name for c in instances.c]), True)]
+    # label -> the json_row of each part that is a row, wherever it sits
+    # (the attachment's is inside its subquery).
+    rows = {'instance': json_row(instances, [c.name for c in instances.c])}
+    parts = [('instance', rows['instance'], True)]
     source = instances
     attachment = _BDM.alias('attachment')
-    parts.append(('attachment', sa.select(
-        json_row(attachment, _BDM_COLUMNS)).where(
+    rows['attachment'] = json_row(attachment, _BDM_COLUMNS)
+    parts.append(('attachment', sa.select(rows['attachment']).where(
         attachment.c.instance_uuid == instances.c.uuid,
         attachment.c.volume_id == sa.bindparam('volume_id'),
         attachment.c.deleted == 0).order_by(
@@ -200,7 +202,8 @@ def build(tables):
     if cache is not None:
         source = source.outerjoin(
             cache, cache.c.instance_uuid == instances.c.uuid)
-        parts.append(('info_cache', json_row(cache, _CACHE_COLUMNS), True))
+        rows['info_cache'] = json_row(cache, _CACHE_COLUMNS)
+        parts.append(('info_cache', rows['info_cache'], True))
     extra = tables.get('instance_extra')
     if extra is not None and 'device_metadata' in extra.c:
         source = source.outerjoin(extra, sa.and_(
@@ -219,17 +222,15 @@ def build(tables):
     if services is not None:
         source = source.outerjoin(services, sa.and_(
             services.c.host == instances.c.host, services.c.deleted == 0))
-        parts.append(('service', json_row(
-            services, [c.name for c in services.c]), True))
+        rows['service'] = json_row(services, [c.name for c in services.c])
+        parts.append(('service', rows['service'], True))
     query = sa.select(json_document(parts).label('doc')).select_from(
         source).where(instances.c.uuid == sa.bindparam('uuid'),
                       instances.c.deleted == 0)
     # Each row part's column names (in order) and its datetime columns
     # (of the whole table: PostgreSQL's to_json has every column).
-    shapes = {label: (tuple(expr.names), _datetime_columns(expr.table))
-              for label, expr, _nested in parts
-              if isinstance(expr, json_row)}
-    shapes['attachment'] = (_BDM_COLUMNS, _datetime_columns(_BDM))
+    shapes = {label: (tuple(row.names), _datetime_columns(row.table))
+              for label, row in rows.items()}
     return (query, query.where(
         instances.c.project_id == sa.bindparam('project_id')), shapes)
 
