@@ -172,12 +172,11 @@ class RequestBodySizeLimiter(sizelimit.RequestBodySizeLimiter):
         req = webob.Request(environ)
         max_size = self._conf_get('max_request_body_size')
         if req.content_length is not None and req.content_length > max_size:
-            LOG.info('Request is too large. Larger than '
-                     'max_request_body_size (%s).', max_size)
+            message = ('Request is too large. Larger than '
+                       'max_request_body_size (%s).' % max_size)
+            LOG.info(message)
             return webob.exc.HTTPRequestEntityTooLarge(
-                explanation='Request is too large. Larger than '
-                            'max_request_body_size (%s).' % max_size)(
-                environ, start_response)
+                explanation=message)(environ, start_response)
         if req.content_length is None:
             req.body_file = sizelimit.LimitingReader(req.body_file, max_size)
         return self.application(environ, start_response)
