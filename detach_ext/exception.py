@@ -155,6 +155,13 @@ class VolumeServiceUnavailable(ServiceUnavailable):
         self.reason = reason
 
 
+class VolumeServiceMisconfigured(DetachExtException):
+    """The volume backend's own credentials cannot do what the repair needs
+    (not an HTTP answer: the worker and detach-ext-manage say it)."""
+
+    msg_fmt = '%(reason)s'
+
+
 class DatabaseUnavailable(_MaybeUndone):
     msg_fmt = ('The compute database could not be reached; nothing was '
                'changed.  Try again later.')

@@ -7,6 +7,7 @@ from oslo_config import cfg
 from detach_ext import conf as detach_conf
 from detach_ext.db import api as db_api
 from detach_ext.db import migration
+from detach_ext import exception
 from detach_ext import runtime
 
 
@@ -25,6 +26,12 @@ def _volume_repair(conf, db):
     """Repair the half-done detaches of one host, or of every host."""
     rt = runtime.Runtime(conf)
     try:
+        try:
+            rt.volume_api.check_admin_credentials()
+        except (exception.VolumeServiceMisconfigured,
+                exception.VolumeServiceUnavailable) as exc:
+            print('Cannot repair: %s' % _reason(exc), file=sys.stderr)
+            return 1
         hosts = ([conf.command.compute_host] if conf.command.compute_host
                  else rt.hosts())
         total = 0
@@ -36,6 +43,15 @@ def _volume_repair(conf, db):
         print('%d repaired' % total)
     finally:
         rt.close()
+    return 0
+
+
+def _reason(exc):
+    """What an exception of the volume backend says, with the cause of an
+    unreachable service."""
+    reason = getattr(exc, 'reason', None)
+    return '%s (%s)' % (exc, reason) if reason and reason != str(exc) \
+        else str(exc)
 
 
 def _add_commands(subparsers):
@@ -74,7 +90,6 @@ def main(argv=None):
         'command', title='Commands', handler=_add_commands)])
     db = db_api.Database(conf)
     try:
-        conf.command.func(conf, db)
+        return conf.command.func(conf, db) or 0
     finally:
         db.dispose()
-    return 0

@@ -209,7 +209,13 @@ class ComputeManager:
         A volume the database or the volume service cannot be asked about
         now is skipped (the next run tries again).  Returns how many
         volumes were repaired.
+
+        :raises VolumeServiceMisconfigured: the volume backend's own
+            credentials cannot see every project's volumes (checked first,
+            not met as a VolumeNotFound per volume).
+        :raises VolumeServiceUnavailable: they cannot be checked now.
         """
+        self.volume_api.check_admin_credentials()
         context = detach_context.get_admin_context()
         now = timeutils.utcnow()
         repaired = 0

@@ -61,6 +61,9 @@ class FakeVolumes:
     def __init__(self, status):
         self.status = status
 
+    def check_admin_credentials(self):
+        pass
+
     def get(self, context, volume_id):
         return {'status': self.status, 'updated_at': None}
 
