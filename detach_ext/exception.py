@@ -113,6 +113,7 @@ class InvalidVolume(Invalid):
 UNDONE = 'undone'
 ROLLS_BACK_LATER = 'rolls back later'
 FINISHES_LATER = 'finishes later'
+LEFT_DETACHING = 'left detaching'
 _OUTCOMES = {
     ROLLS_BACK_LATER: ('; the volume could not be set back to in-use yet '
                        'and shows "detaching" until the repair of its '

@@ -222,11 +222,6 @@ class API:
     def get_status(self, context, volume_id):
         return self.get(context, volume_id)['status']
 
-    def reattach(self, context, volume_id):
-        """Cinder decides whether a volume is attached: never changed
-        from here."""
-        return False
-
     def begin_detaching(self, context, volume_id):
         response = self._action(context, volume_id, 'os-begin_detaching')
         if response.ok:

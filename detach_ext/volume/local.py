@@ -63,11 +63,6 @@ class API:
         return self.db.volume_update_status_on_match(
             context, volume_id, DETACHING, IN_USE)
 
-    def reattach(self, context, volume_id):
-        """``available`` -> ``in-use``: a mapping still holds the volume."""
-        return self.db.volume_update_status_on_match(
-            context, volume_id, AVAILABLE, IN_USE)
-
     def detach(self, context, volume_id, attachment_id=None, connector=None):
         return self.db.volume_update_status_on_match(
             context, volume_id, DETACHING, AVAILABLE)

@@ -55,6 +55,8 @@ class FakeCinder:
         self.calls = []
         # A status every volume call answers instead, with Cinder's body.
         self.fail_with = None
+        # {action: status}: what those volume actions answer instead.
+        self.fail_actions = {}
         self._lock = threading.Lock()
 
     def add_volume(self, volume_id, status='in-use', attachment_id=None):
@@ -103,6 +105,9 @@ class FakeCinder:
             if req.method == 'POST' and match.group('action'):
                 action, value = next(iter(json.loads(req.body).items()))
                 call['action'] = action
+                if action in self.fail_actions:
+                    return _fault(self.fail_actions[action], 'error',
+                                  'Failing as told.')
                 if action in ('os-detach', 'os-terminate_connection'):
                     refused = self._guard(volume, service_token)
                     if refused:

@@ -148,6 +148,55 @@ class TestCinderBackend(CinderTestCase):
         self.assertEqual(1, self.cinder.actions(volume).count('os-detach'))
 
 
+class TestCinderRepairOwnWork(CinderTestCase):
+    """With Cinder the repair changes only what detach_ext began."""
+
+    # [cinder] credentials for the repair (the stand-in knows the token).
+    extra_conf = ('auth_type = admin_token\nendpoint = http://unused\n'
+                  'token = service-token\n')
+
+    def setUp(self):
+        super().setUp()
+        self.cinder.tokens.add('service-token')
+        # A fixed token has no project to put in the endpoint.
+        self.dep.conf.set_override(
+            'endpoint_override', '%s/v3/%s' % (self.http.url, ff.PROJECT),
+            'cinder')
+
+    def repair(self):
+        return self.dep.runtime.compute_manager(
+            self.dep.host(ff.HOST)).repair()
+
+    def test_roll_back_owed_is_recorded_and_made_by_the_repair(self):
+        # The cast fails and Cinder cannot take the roll back either: the
+        # 503 says so, and the repair of the server's host owes it.
+        volume = self.volume()
+        self.dep.break_the_bus()
+        self.cinder.fail_actions['os-roll_detaching'] = 503
+        message = self.assertFault(self.dep.delete(self.server, volume),
+                                   503, 'serviceUnavailable')
+        self.assertIn('until the repair of its compute host does it',
+                      message)
+        self.assertEqual('detaching', self.cinder.status(volume))
+        self.assertEqual([], [a for a in self.dep.snapshot()[
+            'instance_actions']])
+        self.cinder.fail_actions.clear()
+        self.assertEqual(1, self.repair())
+        self.assertEqual('in-use', self.cinder.status(volume))
+        self.assertEqual([], self.dep.snapshot()['detach_ext_rollbacks'])
+        self.assertIsNotNone(self.dep.attachment(self.server, volume))
+
+    def test_others_detaching_left_alone(self):
+        # Cinder's detaching with no detach of detach_ext's behind it (Nova's
+        # swap of a volume begins detaching the old one).
+        volume = self.volume(status='detaching')
+        before = self.dep.snapshot()
+        self.assertEqual(0, self.repair())
+        self.assertEqual('detaching', self.cinder.status(volume))
+        self.assertEqual([], self.cinder.actions(volume))
+        self.assertEqual(before, self.dep.snapshot())
+
+
 class TestCinderShelvedOffloaded(CinderTestCase):
     """From 2.20 the API finishes a shelved offloaded server's detach at
     Cinder itself, as Nova's API does."""
