@@ -113,6 +113,7 @@ class InvalidVolume(Invalid):
 UNDONE = 'undone'
 ROLLS_BACK_LATER = 'rolls back later'
 FINISHES_LATER = 'finishes later'
+LEFT_DETACHING = 'left detaching'
 _OUTCOMES = {
     ROLLS_BACK_LATER: ('; the volume could not be set back to in-use yet '
                        'and shows "detaching" until the repair of its '
@@ -153,6 +154,13 @@ class VolumeServiceUnavailable(ServiceUnavailable):
     def __init__(self, reason=None):
         super().__init__()
         self.reason = reason
+
+
+class VolumeServiceMisconfigured(DetachExtException):
+    """The volume backend's own credentials cannot do what the repair needs
+    (not an HTTP answer: the worker and detach-ext-manage say it)."""
+
+    msg_fmt = '%(reason)s'
 
 
 class DatabaseUnavailable(_MaybeUndone):

@@ -190,11 +190,9 @@ class API:
             return self._detach_volume_shelved_offloaded(context, instance,
                                                          bdm, full)
         if not in_database:
-            cell.volume_api.begin_detaching(context, volume_id)
+            action_id = self._begin_at_volume_service(context, instance,
+                                                      volume_id)
         try:
-            if action_id is None:
-                action_id = cell.db.action_start(context, instance.uuid,
-                                                 'detach_volume')
             cell.compute_rpcapi.detach_volume(
                 context, objects.instance_primitive(full), volume_id,
                 bdm.attachment_id)
@@ -211,6 +209,34 @@ class API:
         LOG.info('Detaching volume %(volume)s: cast to host %(host)s.',
                  {'volume': volume_id, 'host': instance.host},
                  instance_uuid=instance.uuid)
+
+    def _begin_at_volume_service(self, context, instance, volume_id):
+        """Record the action, then begin detaching at the block storage
+        service (Cinder's compare-and-swap).
+
+        The action goes first: a process killed between the two leaves an
+        action beside an ``in-use`` volume (nothing to repair), or a
+        ``detaching`` volume with its action, which the repair finishes
+        (the client's answer was lost): never a ``detaching`` volume of no
+        request, which the repair could not tell from another service's.
+
+        :returns: the action's id.
+        """
+        cell = instance.cell
+        try:
+            action_id = cell.db.action_start(context, instance.uuid,
+                                             'detach_volume')
+        except db_exc.DBError as exc:
+            LOG.exception('Recording the detach of volume %s failed.',
+                          volume_id, instance_uuid=instance.uuid)
+            raise exception.DatabaseUnavailable() from exc
+        try:
+            cell.volume_api.begin_detaching(context, volume_id)
+        except Exception:
+            # Refused or unreachable: nothing began but the action.
+            self._undo_begin(context, instance, None, action_id)
+            raise
+        return action_id
 
     @staticmethod
     def _lookup(context, cell, instance_id, volume_id, project_id):
@@ -293,8 +319,8 @@ class API:
         refused for want of it.  A volume left detaching with its action
         is a detach the compute host (or its repair) finishes.
 
-        :returns: ``exception.UNDONE``, ``ROLLS_BACK_LATER`` or
-            ``FINISHES_LATER``.
+        :returns: ``exception.UNDONE``, ``ROLLS_BACK_LATER``,
+            ``FINISHES_LATER`` or ``LEFT_DETACHING``.
         """
         cell = instance.cell
         action_left = False
@@ -315,6 +341,18 @@ class API:
                           'repair settles it.',
                           {'volume': volume_id, 'host': instance.host},
                           instance_uuid=instance.uuid)
-            return (exception.FINISHES_LATER if action_left
-                    else exception.ROLLS_BACK_LATER)
+            if action_left:
+                return exception.FINISHES_LATER
+            if cell.volume_api.shares_database:
+                # detach_ext's own table: the repair knows its detaching.
+                return exception.ROLLS_BACK_LATER
+            try:
+                cell.db.rollback_create(context, volume_id, instance.uuid)
+            except Exception:
+                LOG.exception('Could not record the roll back volume '
+                              '%(volume)s needs: an administrator must set '
+                              'it back to in-use.', {'volume': volume_id},
+                              instance_uuid=instance.uuid)
+                return exception.LEFT_DETACHING
+            return exception.ROLLS_BACK_LATER
         return exception.UNDONE

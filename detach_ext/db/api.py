@@ -577,6 +577,29 @@ class Database:
         with self.ctxmgr.writer.using(context) as session:
             return session.execute(stmt).rowcount == 1
 
+    # detach_ext_rollbacks
+
+    @_retry_on_deadlock
+    def rollback_create(self, context, volume_id, instance_uuid):
+        """Record that the context's request left ``volume_id`` detaching
+        at the block storage service and owes it a roll back."""
+        with self.ctxmgr.writer.using(context) as session:
+            session.merge(models.Rollback(
+                volume_id=volume_id, instance_uuid=instance_uuid,
+                request_id=context.request_id,
+                created_at=timeutils.utcnow()))
+
+    def rollback_get(self, context, volume_id):
+        """The roll back owed to a volume, or None."""
+        return self._first(context, sa.select(models.Rollback).where(
+            models.Rollback.volume_id == volume_id))
+
+    @_retry_on_deadlock
+    def rollback_destroy(self, context, volume_id):
+        with self.ctxmgr.writer.using(context) as session:
+            session.execute(sa.delete(models.Rollback).where(
+                models.Rollback.volume_id == volume_id))
+
     # services
 
     @retry_read
