@@ -114,8 +114,8 @@ class ClusterProcesses(test_processes.Processes):
         for name in self.procs:
             if name.startswith('worker'):
                 found.update(re.findall(
-                    r'was left detaching \(request (req-[0-9a-f-]+)\); '
-                    r'finishing', self.log(name)))
+                    r'was left detaching by request (req-[0-9a-f-]+)'
+                    r'[^;\n]*; finishing the detach', self.log(name)))
         return found
 
 

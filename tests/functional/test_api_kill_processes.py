@@ -170,7 +170,7 @@ class TestApiKilled(test_processes.ProcessTestCase):
         server, volume, request_id, sent = found = self.kill_at(
             'before_cast')
         self.assertEnds(rows.DETACHED, *found)
-        self.assertIn('was left detaching (request %s)' % request_id,
+        self.assertIn('left detaching by request %s' % request_id,
                       self.procs.log('worker-compute-a'))
 
     def test_killed_waiting_for_confirm_cast_delivered_late(self):
@@ -196,7 +196,7 @@ class TestApiKilled(test_processes.ProcessTestCase):
         self.assertEqual(
             [(request_id, [('compute_detach_volume', 'Success', True)])],
             state['actions'][server])
-        self.assertNotIn('was left detaching (request %s)' % request_id,
+        self.assertNotIn('left detaching by request %s' % request_id,
                          self.procs.log('worker-compute-a'))
 
     def test_other_worker_answers_while_one_is_held(self):
