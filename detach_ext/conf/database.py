@@ -35,6 +35,19 @@ OPTS = [
                       'request waits at most about three times this for '
                       'the database; keep that well under the WSGI '
                       'server\'s timeout (gunicorn: 30 s).'),
+    cfg.FloatOpt('commit_outcome_timeout',
+                 default=10.0,
+                 min=0.5,
+                 help='Seconds a request goes on asking the database whether '
+                      'the COMMIT of its begin-detaching took effect, when '
+                      'that COMMIT failed or its answer was lost (a Galera '
+                      'cluster stalls commits for several seconds while it '
+                      'loses a node).  Found committed, the detach goes on '
+                      'and answers 202; found not committed, 503 "nothing '
+                      'was changed"; not found out in this time, 503 saying '
+                      'that the outcome is unknown (and the detach is cast, '
+                      'so that a compute host finishes it if it was '
+                      'recorded).'),
     cfg.FloatOpt('ping_after_idle',
                  default=1.0,
                  min=0.0,
