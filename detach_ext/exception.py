@@ -128,8 +128,9 @@ _OUTCOMES = {
                      'shows "detaching" until an administrator sets it back '
                      '(openstack volume set --state in-use).'),
     UNKNOWN_OUTCOME: ('; whether the detach was recorded before it went is '
-                      'unknown: if it was, the compute host finishes it and '
-                      'the volume becomes "available"; if not, nothing was '
+                      'unknown: if it was, the volume shows "detaching" '
+                      'until the repair of its compute host finishes the '
+                      'detach (within a few minutes); if not, nothing was '
                       'changed.  Look at the volume\'s status before you '
                       'try again.'),
 }

@@ -195,7 +195,7 @@ class API:
             # was lost (a Galera cluster stalls commits while it loses a
             # node, longer than a query's timeout): find out.
             instance, bdm, full, action_id = begun[0]
-            self._begin_outcome(context, instance, bdm, full, exc)
+            self._begin_outcome(context, instance, bdm, exc)
         if action_id is _LOST:
             # Said from a read of its own: inside the transaction a
             # consistent read (InnoDB's repeatable read) still shows the
@@ -225,7 +225,7 @@ class API:
                  {'volume': volume_id, 'host': instance.host},
                  instance_uuid=instance.uuid)
 
-    def _begin_outcome(self, context, instance, bdm, full, error):
+    def _begin_outcome(self, context, instance, bdm, error):
         """Whether the begin's COMMIT that raised ``error`` took effect:
         returns if it did (the detach goes on: cast, 202); raises the 503
         that says what became of it otherwise.
@@ -250,18 +250,14 @@ class API:
             committed = cell.db.detach_begin_committed(
                 context, instance.uuid, volume_id)
         except db_exc.DBError:
+            # No cast: its bound would come on top.  If the begin was
+            # recorded, the volume is detaching with its action, which the
+            # repair of the server's host finishes.
             LOG.exception('Could not find out whether the detach of volume '
-                          '%s was recorded; casting it anyway: a compute '
-                          'host acts on it only if it was.', volume_id,
+                          '%(volume)s was recorded; if it was, the repair '
+                          'of host %(host)s finishes it.',
+                          {'volume': volume_id, 'host': instance.host},
                           instance_uuid=instance.uuid)
-            try:
-                cell.compute_rpcapi.detach_volume(
-                    context, objects.instance_primitive(full), volume_id,
-                    bdm.attachment_id)
-            except Exception:
-                LOG.exception('Could not cast it either; if it was '
-                              'recorded, the repair of host %s finishes it.',
-                              instance.host, instance_uuid=instance.uuid)
             raise exception.DatabaseUnavailable(
                 exception.UNKNOWN_OUTCOME) from error
         if not committed:

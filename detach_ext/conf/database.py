@@ -36,7 +36,7 @@ OPTS = [
                       'the database; keep that well under the WSGI '
                       'server\'s timeout (gunicorn: 30 s).'),
     cfg.FloatOpt('commit_outcome_timeout',
-                 default=10.0,
+                 default=5.0,
                  min=0.5,
                  help='Seconds a request goes on asking the database whether '
                       'the COMMIT of its begin-detaching took effect, when '
@@ -44,10 +44,12 @@ OPTS = [
                       'cluster stalls commits for several seconds while it '
                       'loses a node).  Found committed, the detach goes on '
                       'and answers 202; found not committed, 503 "nothing '
-                      'was changed"; not found out in this time, 503 saying '
-                      'that the outcome is unknown (and the detach is cast, '
-                      'so that a compute host finishes it if it was '
-                      'recorded).'),
+                      'was changed"; not found out in this time, a 503 '
+                      'saying that the outcome is unknown (if the begin was '
+                      'recorded, the repair of the compute host finishes '
+                      'the detach).  One try may outlast it by '
+                      'query_timeout: with the defaults such an answer '
+                      'comes within 15 s.'),
     cfg.FloatOpt('ping_after_idle',
                  default=1.0,
                  min=0.0,
