@@ -107,6 +107,14 @@ class ClusterProcesses(test_processes.Processes):
         self.procs[name] = proc
         return proc
 
+    def timed_out_requests(self):
+        """Request ids of the API whose statement met the database's
+        silence for query_timeout (PyMySQL's read timeout), from its
+        log."""
+        return set(re.findall(
+            r'\[None (req-[0-9a-f-]+) [^\n]*during query \(timed out\)',
+            self.log('api')))
+
     def repaired_requests(self):
         """Request ids whose detach a worker's repair finished (from the
         workers' logs)."""
