@@ -14,6 +14,7 @@ import argparse
 import collections
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -403,6 +404,8 @@ def main(argv=None):
                         help='an empty folder for the nodes (default: a '
                              'new one under the temporary folder)')
     args = parser.parse_args(argv)
+    # Stopped (CI's timeout, ^C): the nodes are removed on the way out.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
     started = time.monotonic()
     base = args.base or tempfile.mkdtemp(prefix='detach-ext-clusters-')
     # The Galera nodes run as mysql and must reach their folders.
