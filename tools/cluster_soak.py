@@ -27,6 +27,7 @@ import collections
 import os
 import random
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -74,7 +75,10 @@ class Killer:
     def _run(self):
         turn = 0
         started = time.monotonic()
-        while not self._stop.wait(self.every):
+        # A kill every ``every`` seconds from the start, whatever the
+        # restarts in between took.
+        while not self._stop.wait(max(0, started + self.every * (turn + 1) -
+                                      time.monotonic())):
             g = self.stage.galera.nodes[turn % 3]
             r = self.stage.rabbit.nodes[(turn + 1) % 3]
             turn += 1
@@ -98,6 +102,8 @@ class Killer:
 
 def main():
     args = parse_args()
+    # Stopped: the nodes are removed on the way out.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
     sys.path.insert(0, ROOT)
     from tests.clusters import deploy
     from tests.clusters import stage as stage_mod
