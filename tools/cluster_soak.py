@@ -47,6 +47,10 @@ def parse_args():
     parser.add_argument('--rate', type=float, default=15,
                         help='detaches per second asked (at most)')
     parser.add_argument('--threads', type=int, default=6)
+    parser.add_argument('--wsrep-sync-wait', type=int,
+                        help="[database] mysql_wsrep_sync_wait of the "
+                             "deployment (Galera's causality checks; 1: "
+                             "reads see every commit of the cluster)")
     parser.add_argument('--keep', action='store_true',
                         help='keep the folder of logs (nodes are stopped)')
     return parser.parse_args()
@@ -122,7 +126,11 @@ def main():
 
 def soak(args, stage, deploy):
     started = time.monotonic()
-    dep, vhost = stage.deployment('soak')
+    extra = ''
+    if args.wsrep_sync_wait is not None:
+        extra = '[database]\nmysql_wsrep_sync_wait = %d\n' % (
+            args.wsrep_sync_wait)
+    dep, vhost = stage.deployment('soak', extra)
     procs = stage.processes(dep, vhost)
     try:
         count = int(args.rate * args.duration * 1.05) + 100
@@ -191,6 +199,12 @@ def soak(args, stage, deploy):
         print('invariant: %s' % ('holds for %d volumes asked, %d not asked'
                                  % (len(asked), len(untouched))
                                  if not problems else 'BROKEN'))
+        kinds = collections.Counter(
+            'a 503 that claims another end' if 'answered 503' in line else
+            'a 202 whose rows are not one detach' if 'answered 202' in line
+            else 'other' for line in problems)
+        for kind, n in kinds.most_common():
+            print('  %d x %s' % (n, kind))
         for line in problems[:20]:
             print('  ' + line)
         print('total time: %.0f s' % (time.monotonic() - started),
