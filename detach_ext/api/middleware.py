@@ -18,6 +18,7 @@ import webob.exc
 
 from detach_ext.api import base
 from detach_ext.api import fault
+from detach_ext.api import versions
 from detach_ext import context as detach_context
 from detach_ext import deploy
 
@@ -190,4 +191,15 @@ def sizelimit_factory(global_conf, **local_conf):
 
     def _filter(app):
         return RequestBodySizeLimiter(app, conf)
+    return _filter
+
+
+def versions_factory(global_conf, **local_conf):
+    """The version documents (:class:`detach_ext.api.versions.VersionsFilter`),
+    with ``[api] compute_link_prefix`` from detach_ext's own configuration
+    files."""
+    prefix = deploy.conf_for(global_conf, local_conf).api.compute_link_prefix
+
+    def _filter(app):
+        return versions.VersionsFilter(app, prefix)
     return _filter
