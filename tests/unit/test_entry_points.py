@@ -19,6 +19,8 @@ EXPECTED = {
     ('oslo.config.opts.defaults', 'detach_ext'),
     ('oslo.policy.policies', 'detach_ext'),
     ('oslo.policy.enforcer', 'detach_ext'),
+    ('oslo.middleware.healthcheck', 'detach_ext_database'),
+    ('oslo.middleware.healthcheck', 'detach_ext_message_bus'),
     ('console_scripts', 'detach-ext-api'),
     ('console_scripts', 'detach-ext-compute'),
     ('console_scripts', 'detach-ext-manage'),
