@@ -24,6 +24,7 @@ EXPECTED = {
     ('console_scripts', 'detach-ext-api'),
     ('console_scripts', 'detach-ext-compute'),
     ('console_scripts', 'detach-ext-manage'),
+    ('console_scripts', 'detach-ext-status'),
 }
 
 
