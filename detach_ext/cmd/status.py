@@ -25,7 +25,9 @@ from detach_ext.db import api as db_api
 from detach_ext.db import mappings
 from detach_ext.db import migration
 from detach_ext import deploy
+from detach_ext import exception
 from detach_ext import policy
+from detach_ext.volume import cinder
 
 Code = upgradecheck.Code
 Result = upgradecheck.Result
@@ -240,10 +242,21 @@ class Checks(upgradecheck.UpgradeCommands):
                           'loaded: %s' % _one_line(exc))
         if auth is None:
             return Result(Code.WARNING, '[cinder] has no auth_type: requests '
-                          'use the caller\'s token, but the worker\'s repair '
-                          'and "detach-ext-manage volume repair" cannot reach '
-                          'the block storage API. Set [cinder] auth_type and '
-                          'its options.')
+                          'use the caller\'s token, but the reference '
+                          'worker\'s repair and "detach-ext-manage volume '
+                          'repair" cannot reach the block storage API (in '
+                          'front of Nova, where nova-compute detaches, they '
+                          'do not run). Set [cinder] auth_type and its '
+                          'options for them: a user with an admin role.')
+        # The volume backend's own check: Keystone accepts the credentials
+        # and they hold one of [cinder] admin_roles.
+        try:
+            cinder.API(self.conf).check_admin_credentials()
+        except exception.VolumeServiceMisconfigured as exc:
+            return Result(Code.FAILURE, str(exc))
+        except exception.VolumeServiceUnavailable as exc:
+            return Result(Code.FAILURE, 'Keystone cannot be reached with '
+                          'the [cinder] options: %s' % exc.reason)
         session = ks_loading.load_session_from_conf_options(self.conf,
                                                             'cinder')
         adapter = ks_loading.load_adapter_from_conf_options(

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from unittest import mock
 import uuid
 
 import sqlalchemy as sa
@@ -13,6 +14,8 @@ import sqlalchemy as sa
 from detach_ext.cmd import status
 from detach_ext.db import mappings
 from detach_ext.db import migration
+from detach_ext import exception
+from detach_ext.volume import cinder
 from tests.functional import base
 from tests.functional import fake_cinder
 from tests.functional import fixtures as ff
@@ -238,3 +241,20 @@ class TestCommand(StatusTestCase):
         self.assertEqual(2, done.returncode, done.stdout + done.stderr)
         self.assertIn('Result: Failure', done.stdout)
         self.assertIn('is not a compute RPC version', done.stdout)
+
+
+class TestCinderRoles(StatusTestCase):
+    """The volume backend's own check of the [cinder] credentials
+    (detach_ext.volume.cinder.API.check_admin_credentials) decides first."""
+
+    def test_credentials_without_an_admin_role_failure(self):
+        dep = self.useFixture(ff.Deployment(extra_conf=(
+            '[volume]\nbackend = cinder\n[cinder]\n'
+            'auth_type = admin_token\nendpoint = http://127.0.0.1:1/v3\n'
+            'token = t\n')))
+        refused = exception.VolumeServiceMisconfigured(
+            reason='[cinder] username nova holds the roles service')
+        with mock.patch.object(cinder.API, 'check_admin_credentials',
+                               side_effect=refused):
+            self.assertResult(Code.FAILURE, self.checks(dep)._check_cinder(),
+                              'holds the roles service')
