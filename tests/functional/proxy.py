@@ -42,11 +42,8 @@ class Proxy:
             sockets, self._sockets = self._sockets, set()
         if listener is not None:
             listener.close()
+        _shutdown(*sockets)
         for sock in sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()
 
     def stall(self):
@@ -115,11 +112,7 @@ class Proxy:
             self._swallowed.add(dst)
             dst.sendall(data)
         else:
-            for sock in (src, dst):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            _shutdown(src, dst)
         self.held.set()
         return True
 
@@ -138,8 +131,13 @@ class Proxy:
         except OSError:
             pass
         finally:
-            for sock in (src, dst):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            _shutdown(src, dst)
+
+
+def _shutdown(*sockets):
+    """Shut both ways of each socket down, whatever state it is in."""
+    for sock in sockets:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
