@@ -76,10 +76,12 @@ class Checks(upgradecheck.UpgradeCommands):
 
     def _check_schema(self):
         """The Nova tables exist; detach_ext's own are at the code's
-        revision (local backend)."""
+        revision (a Failure with the local backend, whose volume table it
+        is; a Warning with cinder, which uses only ``detach_ext_rollbacks``,
+        on a failed roll back)."""
         head = migration.head_revision()
         local = self.conf.volume.backend == 'local'
-        problems, notes = [], []
+        problems, behind, notes = [], [], []
         try:
             databases = self._databases()
         except Exception as exc:
@@ -96,11 +98,9 @@ class Checks(upgradecheck.UpgradeCommands):
                         'database, or for a standalone deployment run '
                         '"detach-ext-manage db sync --create-nova-schema".'
                         % (name, ', '.join(missing)))
-                if not local:
-                    return
                 current = migration.db_version(db.engine)
                 if current != head:
-                    problems.append(
+                    behind.append(
                         '%s: detach_ext\'s tables are at revision %s, this '
                         'code needs %s: run "detach-ext-manage db sync" '
                         '(with the same configuration).' % (name, current,
@@ -112,12 +112,14 @@ class Checks(upgradecheck.UpgradeCommands):
             except Exception as exc:
                 problems.append('%s cannot be read: %s'
                                 % (name, _one_line(exc)))
-        if problems:
-            return Result(Code.FAILURE, ' '.join(problems))
-        if not local:
-            return Result(Code.SUCCESS, 'The Nova tables are there; the '
-                          'cinder volume backend needs no table of '
-                          'detach_ext\'s own.')
+        if problems or (behind and local):
+            return Result(Code.FAILURE, ' '.join(problems + behind))
+        if behind:
+            return Result(Code.WARNING, ' '.join(behind) + ' With the '
+                          'cinder backend the API records there a roll back '
+                          'Cinder could not take, for the repair; without '
+                          'the table such a volume is left detaching for '
+                          'an administrator.')
         return Result(Code.SUCCESS, 'detach_ext\'s tables are at revision '
                       '%s in %s.' % (head, ', '.join(notes)))
 
