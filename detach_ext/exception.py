@@ -108,11 +108,14 @@ class InvalidVolume(Invalid):
 
 
 # What becomes of a detach whose undo failed too (see the compute API's
-# _undo_begin), said instead of "nothing was changed", which would not be
-# true.
+# _undo_begin), or whose begin's COMMIT has an outcome nobody could find
+# out (_begin_outcome), said instead of "nothing was changed", which would
+# not be true.
 UNDONE = 'undone'
 ROLLS_BACK_LATER = 'rolls back later'
 FINISHES_LATER = 'finishes later'
+LEFT_DETACHING = 'left detaching'
+UNKNOWN_OUTCOME = 'unknown outcome'
 _OUTCOMES = {
     ROLLS_BACK_LATER: ('; the volume could not be set back to in-use yet '
                        'and shows "detaching" until the repair of its '
@@ -121,6 +124,15 @@ _OUTCOMES = {
     FINISHES_LATER: ('; the detach could not be undone either, so the '
                      'compute host will finish it: the volume shows '
                      '"detaching" until then.'),
+    LEFT_DETACHING: ('; the volume could not be set back to in-use and '
+                     'shows "detaching" until an administrator sets it back '
+                     '(openstack volume set --state in-use).'),
+    UNKNOWN_OUTCOME: ('; whether the detach was recorded before it went is '
+                      'unknown: if it was, the volume shows "detaching" '
+                      'until the repair of its compute host finishes the '
+                      'detach (within a few minutes); if not, nothing was '
+                      'changed.  Look at the volume\'s status before you '
+                      'try again.'),
 }
 
 
@@ -153,6 +165,13 @@ class VolumeServiceUnavailable(ServiceUnavailable):
     def __init__(self, reason=None):
         super().__init__()
         self.reason = reason
+
+
+class VolumeServiceMisconfigured(DetachExtException):
+    """The volume backend's own credentials cannot do what the repair needs
+    (not an HTTP answer: the worker and detach-ext-manage say it)."""
+
+    msg_fmt = '%(reason)s'
 
 
 class DatabaseUnavailable(_MaybeUndone):

@@ -15,6 +15,7 @@ from oslo_log import log as logging
 from detach_ext import cmd
 from detach_ext import conf as detach_conf
 from detach_ext.conf import compute as compute_conf
+from detach_ext import exception
 from detach_ext import runtime
 
 LOG = logging.getLogger(__name__)
@@ -26,6 +27,14 @@ def repair_loop(manager, stop, interval, age):
     while not stop.is_set():
         try:
             repaired = manager.repair(older_than=age)
+        except exception.VolumeServiceMisconfigured as exc:
+            LOG.error('The repair of half-done detaches cannot run: %s  It '
+                      'checks again in %s seconds.', exc, interval)
+        except exception.VolumeServiceUnavailable as exc:
+            LOG.error('The repair of half-done detaches cannot run: the '
+                      'block storage service or Keystone is unreachable '
+                      '(%s).  It runs again in %s seconds.', exc.reason,
+                      interval)
         except Exception:
             LOG.exception('The repair of half-done detaches failed; it runs '
                           'again in %s seconds.', interval)

@@ -4,9 +4,11 @@ import sys
 
 from oslo_config import cfg
 
+from detach_ext.compute import manager as compute_manager
 from detach_ext import conf as detach_conf
 from detach_ext.db import api as db_api
 from detach_ext.db import migration
+from detach_ext import exception
 from detach_ext import runtime
 
 
@@ -25,17 +27,41 @@ def _volume_repair(conf, db):
     """Repair the half-done detaches of one host, or of every host."""
     rt = runtime.Runtime(conf)
     try:
+        try:
+            rt.volume_api.check_admin_credentials()
+        except (exception.VolumeServiceMisconfigured,
+                exception.VolumeServiceUnavailable) as exc:
+            print('Cannot repair: %s' % _reason(exc), file=sys.stderr)
+            return 1
         hosts = ([conf.command.compute_host] if conf.command.compute_host
                  else rt.hosts())
         total = 0
         for host in hosts:
-            repaired = rt.compute_manager(host).repair(
-                older_than=conf.command.older_than)
-            print('%s: %d repaired' % (host, repaired))
+            manager = rt.compute_manager(host)
+            if conf.command.dry_run:
+                verdicts = list(manager.verdicts(conf.command.older_than))
+                for verdict in verdicts:
+                    print('%s: %s' % (host, verdict))
+                repaired = len([v for v in verdicts
+                                if v.action != compute_manager.LEAVE])
+                print('%s: %d would be repaired' % (host, repaired))
+            else:
+                repaired = manager.repair(older_than=conf.command.older_than)
+                print('%s: %d repaired' % (host, repaired))
             total += repaired
-        print('%d repaired' % total)
+        print('%d %s' % (total, 'would be repaired' if conf.command.dry_run
+                         else 'repaired'))
     finally:
         rt.close()
+    return 0
+
+
+def _reason(exc):
+    """What an exception of the volume backend says, with the cause of an
+    unreachable service."""
+    reason = getattr(exc, 'reason', None)
+    return '%s (%s)' % (exc, reason) if reason and reason != str(exc) \
+        else str(exc)
 
 
 def _add_commands(subparsers):
@@ -65,6 +91,10 @@ def _add_commands(subparsers):
     repair.add_argument('--older-than', type=int, default=120,
                         help='Only volumes left so for this many seconds '
                              '(default 120).')
+    repair.add_argument('--dry-run', dest='dry_run', action='store_true',
+                        help='Change nothing: list each volume the repair '
+                             'would touch or leave alone, what it would do '
+                             'and why.')
     repair.set_defaults(func=_volume_repair)
 
 
@@ -74,7 +104,6 @@ def main(argv=None):
         'command', title='Commands', handler=_add_commands)])
     db = db_api.Database(conf)
     try:
-        conf.command.func(conf, db)
+        return conf.command.func(conf, db) or 0
     finally:
         db.dispose()
-    return 0

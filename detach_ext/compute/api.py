@@ -146,8 +146,13 @@ class API:
         cell = self.cells.cell_of(context, instance_id)
         in_database = cell.volume_api.shares_database
 
+        # What the block wrote before its COMMIT: if the COMMIT's answer
+        # is lost, whether it took effect is found out from this.
+        begun = []
+
         @db_api.retry_on_deadlock
         def look_check_begin():
+            del begun[:]
             with cell.db.transaction(context):
                 try:
                     instance, bdm, full = self._lookup(
@@ -178,9 +183,19 @@ class API:
                                                      volume_id)
                     if action_id is None:
                         return instance, bdm, full, _LOST
+                    begun.append((instance, bdm, full, action_id))
                 return instance, bdm, full, action_id
 
-        instance, bdm, full, action_id = look_check_begin()
+        try:
+            instance, bdm, full, action_id = look_check_begin()
+        except db_exc.DBError as exc:
+            if not begun:
+                raise
+            # The COMMIT of the begin was sent and failed, or its answer
+            # was lost (a Galera cluster stalls commits while it loses a
+            # node, longer than a query's timeout): find out.
+            instance, bdm, full, action_id = begun[0]
+            self._begin_outcome(context, instance, bdm, exc)
         if action_id is _LOST:
             # Said from a read of its own: inside the transaction a
             # consistent read (InnoDB's repeatable read) still shows the
@@ -190,11 +205,9 @@ class API:
             return self._detach_volume_shelved_offloaded(context, instance,
                                                          bdm, full)
         if not in_database:
-            cell.volume_api.begin_detaching(context, volume_id)
+            action_id = self._begin_at_volume_service(context, instance,
+                                                      volume_id)
         try:
-            if action_id is None:
-                action_id = cell.db.action_start(context, instance.uuid,
-                                                 'detach_volume')
             cell.compute_rpcapi.detach_volume(
                 context, objects.instance_primitive(full), volume_id,
                 bdm.attachment_id)
@@ -211,6 +224,76 @@ class API:
         LOG.info('Detaching volume %(volume)s: cast to host %(host)s.',
                  {'volume': volume_id, 'host': instance.host},
                  instance_uuid=instance.uuid)
+
+    def _begin_outcome(self, context, instance, bdm, error):
+        """Whether the begin's COMMIT that raised ``error`` took effect:
+        returns if it did (the detach goes on: cast, 202); raises the 503
+        that says what became of it otherwise.
+
+        The volume's row is read with a lock on new connections, again
+        until ``[detach_ext_database] commit_outcome_timeout``: on the
+        database node of the COMMIT a locking read waits for that
+        transaction to end (committed or rolled back), so what it then sees
+        is the outcome.  If the database cannot be asked within that time
+        the outcome stays unknown and the 503 says so; the detach is cast
+        anyway, so that if it was recorded the compute host finishes it
+        (and otherwise the cast finds nothing to do).
+        """
+        cell = instance.cell
+        volume_id = bdm.volume_id
+        LOG.warning('The COMMIT of the detach of volume %(volume)s failed '
+                    'or its answer was lost (%(error)s); reading back '
+                    'whether it took effect.',
+                    {'volume': volume_id, 'error': error},
+                    instance_uuid=instance.uuid)
+        try:
+            committed = cell.db.detach_begin_committed(
+                context, instance.uuid, volume_id)
+        except db_exc.DBError:
+            # No cast: its bound would come on top.  If the begin was
+            # recorded, the volume is detaching with its action, which the
+            # repair of the server's host finishes.
+            LOG.exception('Could not find out whether the detach of volume '
+                          '%(volume)s was recorded; if it was, the repair '
+                          'of host %(host)s finishes it.',
+                          {'volume': volume_id, 'host': instance.host},
+                          instance_uuid=instance.uuid)
+            raise exception.DatabaseUnavailable(
+                exception.UNKNOWN_OUTCOME) from error
+        if not committed:
+            LOG.info('The detach of volume %s was not recorded.', volume_id,
+                     instance_uuid=instance.uuid)
+            raise exception.DatabaseUnavailable() from error
+        LOG.info('The detach of volume %s was recorded; going on.',
+                 volume_id, instance_uuid=instance.uuid)
+
+    def _begin_at_volume_service(self, context, instance, volume_id):
+        """Record the action, then begin detaching at the block storage
+        service (Cinder's compare-and-swap).
+
+        The action goes first: a process killed between the two leaves an
+        action beside an ``in-use`` volume (nothing to repair), or a
+        ``detaching`` volume with its action, which the repair finishes
+        (the client's answer was lost): never a ``detaching`` volume of no
+        request, which the repair could not tell from another service's.
+
+        :returns: the action's id.
+        """
+        cell = instance.cell
+        try:
+            action_id = cell.db.action_start(context, instance.uuid,
+                                             'detach_volume')
+        except db_exc.DBError as exc:
+            LOG.exception('Recording the detach of volume %s failed.',
+                          volume_id, instance_uuid=instance.uuid)
+            raise exception.DatabaseUnavailable() from exc
+        try:
+            cell.volume_api.begin_detaching(context, volume_id)
+        except Exception:
+            # Refused or unreachable: nothing began but the action.
+            self._undo_begin(context, instance, None, action_id)
+            raise
+        return action_id
 
     @staticmethod
     def _lookup(context, cell, instance_id, volume_id, project_id):
@@ -293,8 +376,8 @@ class API:
         refused for want of it.  A volume left detaching with its action
         is a detach the compute host (or its repair) finishes.
 
-        :returns: ``exception.UNDONE``, ``ROLLS_BACK_LATER`` or
-            ``FINISHES_LATER``.
+        :returns: ``exception.UNDONE``, ``ROLLS_BACK_LATER``,
+            ``FINISHES_LATER`` or ``LEFT_DETACHING``.
         """
         cell = instance.cell
         action_left = False
@@ -315,6 +398,18 @@ class API:
                           'repair settles it.',
                           {'volume': volume_id, 'host': instance.host},
                           instance_uuid=instance.uuid)
-            return (exception.FINISHES_LATER if action_left
-                    else exception.ROLLS_BACK_LATER)
+            if action_left:
+                return exception.FINISHES_LATER
+            if cell.volume_api.shares_database:
+                # detach_ext's own table: the repair knows its detaching.
+                return exception.ROLLS_BACK_LATER
+            try:
+                cell.db.rollback_create(context, volume_id, instance.uuid)
+            except Exception:
+                LOG.exception('Could not record the roll back volume '
+                              '%(volume)s needs: an administrator must set '
+                              'it back to in-use.', {'volume': volume_id},
+                              instance_uuid=instance.uuid)
+                return exception.LEFT_DETACHING
+            return exception.ROLLS_BACK_LATER
         return exception.UNDONE

@@ -71,6 +71,9 @@ class ComputeManager:
         self.volume_api = volume_api
         self.driver = driver or ReferenceDriver(host=host)
         self.notifier = notifier or _NoNotifier()
+        # The states the repair left alone and has logged, not to log them
+        # at every run.
+        self._reported = set()
 
     def init_host(self):
         """Repair what a previous run of this host left behind.
@@ -190,29 +193,83 @@ class ComputeManager:
                                      event_id)
 
     def repair(self, older_than=0):
-        """Finish or roll back the detaches of this host left half-done.
+        """Finish or roll back the detaches of this host that detach_ext
+        began and left half-done; leave every other state alone.
 
-        Each live mapping of this host's servers is looked at once:
+        Each live mapping of this host's servers whose volume is unsettled
+        for ``older_than`` seconds is judged once (:meth:`judge`):
 
-        * volume ``detaching`` for ``older_than`` seconds: if a
-          ``detach_volume`` action of the server started after the volume
-          went ``detaching``, the API answered 202 and cast (or was about
-          to): the detach is finished, with a ``compute_detach_volume``
-          event.  Without such an action the API failed before recording
-          it (its client got an error): the volume goes back to ``in-use``.
-        * volume ``available`` while the mapping is live: the volume
-          service finished a detach whose mapping was not dropped (a crash
-          between the two): the mapping is dropped if a detach of it was
-          begun, else (``local`` backend) the volume goes back to
-          ``in-use``.
+        * ``detaching`` with a ``detach_volume`` action of the server begun
+          after the volume went ``detaching`` (and not finished): the API
+          answered 202 and cast (or was about to): the detach is finished,
+          with a ``compute_detach_volume`` event.
+        * ``detaching`` with no such action, which only a request of
+          detach_ext's that failed can leave (its client got an error): the
+          volume goes back to ``in-use``.  With the ``local`` backend the
+          volume table is detach_ext's own, so any ``detaching`` there is
+          detach_ext's; with Cinder only a volume the API recorded in
+          ``detach_ext_rollbacks`` (a roll back it could not make), since
+          Cinder's ``detaching`` may be another's (Nova's swap of a
+          volume).
+        * ``available`` while the mapping is live, with a detach of the
+          worker's begun on it (its ``compute_detach_volume`` event open):
+          the block storage service finished, the worker died before
+          dropping the mapping; the mapping is dropped.
 
-        A volume the database or the volume service cannot be asked about
-        now is skipped (the next run tries again).  Returns how many
-        volumes were repaired.
+        Anything else (an ``available`` volume with a live mapping and no
+        detach behind it, the contract's "already detached" and what an
+        operator's reset of a volume's status leaves; another's
+        ``detaching``) is logged once, with what an operator can do, and
+        left as it is.  A volume the database or the volume service cannot
+        be asked about now is skipped (the next run tries again).
+
+        :returns: how many volumes were repaired.
+        :raises VolumeServiceMisconfigured: the volume backend's own
+            credentials cannot see every project's volumes (checked first,
+            not met as a VolumeNotFound per volume).
+        :raises VolumeServiceUnavailable: they cannot be checked now.
         """
-        context = detach_context.get_admin_context()
-        now = timeutils.utcnow()
         repaired = 0
+        for verdict in self.verdicts(older_than):
+            if verdict.action == LEAVE:
+                self._report_once(verdict)
+                continue
+            bdm = verdict.bdm
+            LOG.warning('Volume %(volume)s was %(why)s; %(do)s.',
+                        {'volume': bdm.volume_id, 'why': verdict.why,
+                         'do': verdict.action},
+                        instance_uuid=bdm.instance_uuid)
+            try:
+                verdict.apply()
+            except Exception:
+                LOG.exception('Could not repair volume %(volume)s.',
+                              {'volume': bdm.volume_id},
+                              instance_uuid=bdm.instance_uuid)
+                continue
+            repaired += 1
+        return repaired
+
+    def verdicts(self, older_than=0):
+        """The :class:`Verdict` on each volume of this host unsettled for
+        ``older_than`` seconds (what :meth:`repair` would do, and why);
+        nothing is changed."""
+        self.volume_api.check_admin_credentials()
+        context = detach_context.get_admin_context()
+        for bdm, volume in self._unsettled(context, older_than):
+            try:
+                verdict = self.judge(context, bdm, volume)
+            except Exception:
+                LOG.exception('Could not check volume %(volume)s.',
+                              {'volume': bdm.volume_id},
+                              instance_uuid=bdm.instance_uuid)
+                continue
+            if verdict is not None:
+                yield verdict
+
+    def _unsettled(self, context, older_than):
+        """(mapping, volume) of this host's live mappings whose volume is
+        ``detaching`` or ``available`` and has been for ``older_than``."""
+        now = timeutils.utcnow()
         # With the local backend the volumes are in this database: only
         # the mappings of volumes left detaching or available for
         # older_than are read (one statement), not every mapping of the
@@ -226,22 +283,82 @@ class ComputeManager:
         for bdm in self.db.bdm_get_all_by_host(context, self.host, **left):
             try:
                 volume = self.volume_api.get(context, bdm.volume_id)
-                status, since = volume['status'], volume['updated_at']
-                if since is not None and (now - since).total_seconds() < (
-                        older_than):
-                    continue
-                if status == volume_status.DETACHING:
-                    self._repair_detaching(context, bdm, since)
-                elif status == volume_status.AVAILABLE:
-                    self._repair_available(context, bdm, since)
-                else:
-                    continue
-                repaired += 1
             except Exception:
-                LOG.exception('Could not check or repair volume %(volume)s.',
+                LOG.exception('Could not read volume %(volume)s.',
                               {'volume': bdm.volume_id},
                               instance_uuid=bdm.instance_uuid)
-        return repaired
+                continue
+            since = volume['updated_at']
+            if volume['status'] not in (volume_status.DETACHING,
+                                        volume_status.AVAILABLE):
+                continue
+            if since is not None and (now - since).total_seconds() < (
+                    older_than):
+                continue
+            yield bdm, volume
+
+    def judge(self, context, bdm, volume):
+        """The :class:`Verdict` on one unsettled volume, or None."""
+        status, since = volume['status'], volume['updated_at']
+        if status == volume_status.DETACHING:
+            action = self._begun_action(context, bdm, since)
+            if action is not None:
+                return Verdict(
+                    bdm, status, since, FINISH,
+                    'left detaching by request %s, which was answered 202 '
+                    'and cast (action %s)' % (action.request_id, action.id),
+                    lambda: self._finish_begun(context, bdm, action))
+            if self.volume_api.shares_database:
+                return Verdict(
+                    bdm, status, since, ROLL_BACK,
+                    'left detaching by a request that failed before it '
+                    'recorded its action, or could not undo its begin; its '
+                    'client got an error',
+                    lambda: self.volume_api.roll_detaching(context,
+                                                           bdm.volume_id))
+            rollback = self.db.rollback_get(context, bdm.volume_id)
+            if rollback is not None:
+                return Verdict(
+                    bdm, status, since, ROLL_BACK,
+                    'left detaching by request %s, which answered 503 and '
+                    'could not set it back to in-use then'
+                    % rollback.request_id,
+                    lambda: self._roll_back_recorded(context, bdm))
+            return Verdict(
+                bdm, status, since, LEAVE,
+                'detaching at the block storage service with no detach of '
+                "detach_ext's behind it (another service's operation, such "
+                'as a swap of the volume, or an administrator\'s reset)',
+                None)
+        action = self._begun_action(context, bdm, bdm.created_at)
+        event = action and _open_detach_event(action)
+        if event is not None:
+            return Verdict(
+                bdm, status, since, DROP_MAPPING,
+                'detached by request %s at the block storage service, its '
+                'mapping left behind (the worker stopped between the two)'
+                % action.request_id,
+                lambda: self.db.detach_finish(context, bdm.id, None,
+                                              action.id, event.id))
+        return Verdict(
+            bdm, status, since, LEAVE,
+            'available while its mapping to the server is live, with no '
+            "detach of detach_ext's behind it: the contract's \"already "
+            'detached\" (a DELETE answers 400), or an administrator\'s '
+            'reset of the volume\'s status.  If the server no longer uses '
+            'the volume, delete the mapping (block_device_mapping row %s); '
+            'if it does, set the volume back to in-use' % bdm.id,
+            None)
+
+    def _report_once(self, verdict):
+        """Log a state the repair leaves alone, once per state."""
+        key = (verdict.bdm.id, verdict.status, verdict.since)
+        if key in self._reported:
+            return
+        self._reported.add(key)
+        LOG.warning('Volume %(volume)s: %(why)s.  Left as it is.',
+                    {'volume': verdict.bdm.volume_id, 'why': verdict.why},
+                    instance_uuid=verdict.bdm.instance_uuid)
 
     def _begun_action(self, context, bdm, since):
         """The detach_volume action of the server that began this volume's
@@ -263,48 +380,51 @@ class ComputeManager:
         return min(actions, key=lambda a: (
             abs((a.start_time - since).total_seconds()), -a.id))
 
-    def _repair_detaching(self, context, bdm, since):
-        action = self._begun_action(context, bdm, since)
-        log = {'volume': bdm.volume_id}
-        if action is None:
-            LOG.warning('Volume %(volume)s was left detaching by a request '
-                        'that failed before it was recorded; rolling it '
-                        'back to in-use.', log,
-                        instance_uuid=bdm.instance_uuid)
-            self.volume_api.roll_detaching(context, bdm.volume_id)
-            return
-        LOG.warning('Volume %(volume)s was left detaching (request '
-                    '%(request)s); finishing the detach.',
-                    dict(log, request=action.request_id),
-                    instance_uuid=bdm.instance_uuid)
+    def _finish_begun(self, context, bdm, action):
         instance = objects.instance_data(objects.instance_primitive(
             self.db.instance_get_full(context, bdm.instance_uuid)))
         self._detach(context, instance, bdm, bdm.attachment_id, action.id)
 
-    def _repair_available(self, context, bdm, since):
-        action = self._begun_action(context, bdm, bdm.created_at)
-        log = {'volume': bdm.volume_id}
-        if action is None:
-            if self.volume_api.reattach(context, bdm.volume_id):
-                LOG.warning('Volume %(volume)s was available while still '
-                            'attached; back to in-use.', log,
-                            instance_uuid=bdm.instance_uuid)
-            return
-        LOG.warning('Volume %(volume)s was detached but its attachment '
-                    'was left (request %(request)s); dropping it.',
-                    dict(log, request=action.request_id),
-                    instance_uuid=bdm.instance_uuid)
-        open_events = [e for e in action.events
-                       if e.event == 'compute_detach_volume' and
-                       e.finish_time is None]
-        if open_events:
-            self.db.detach_finish(context, bdm.id, None, action.id,
-                                  open_events[0].id)
-        else:
-            event_id = self.db.action_event_start(
-                context, action.id, 'compute_detach_volume', self.host)
-            self.db.detach_finish(context, bdm.id, None, action.id,
-                                  event_id)
+    def _roll_back_recorded(self, context, bdm):
+        self.volume_api.roll_detaching(context, bdm.volume_id)
+        self.db.rollback_destroy(context, bdm.volume_id)
+
+
+def _open_detach_event(action):
+    """The action's ``compute_detach_volume`` event not finished yet, or
+    None."""
+    for event in action.events:
+        if event.event == 'compute_detach_volume' and (
+                event.finish_time is None):
+            return event
+    return None
+
+
+# What the repair does with a volume (Verdict.action).
+FINISH = 'finishing the detach'
+ROLL_BACK = 'rolling it back to in-use'
+DROP_MAPPING = 'dropping the mapping'
+LEAVE = 'leaving it alone'
+
+
+class Verdict:
+    """What the repair does with one unsettled volume, and why.
+
+    :param apply: a callable making the change (None for LEAVE).
+    """
+
+    def __init__(self, bdm, status, since, action, why, apply):
+        self.bdm = bdm
+        self.status = status
+        self.since = since
+        self.action = action
+        self.why = why
+        self.apply = apply
+
+    def __str__(self):
+        return ('volume %s of server %s: %s since %s: %s (%s)'
+                % (self.bdm.volume_id, self.bdm.instance_uuid, self.status,
+                   self.since, self.action, self.why))
 
 
 # Seconds the API host's clock may differ from the database's between the

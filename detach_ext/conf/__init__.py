@@ -17,11 +17,12 @@ from detach_ext.conf import api
 from detach_ext.conf import cinder
 from detach_ext.conf import compute
 from detach_ext.conf import database
+from detach_ext.conf import service_user
 from detach_ext.conf import volume
 
 PROJECT = 'detach_ext'
 
-_MODULES = (api, cinder, compute, database, volume)
+_MODULES = (api, cinder, compute, database, service_user, volume)
 
 
 def set_lib_defaults():

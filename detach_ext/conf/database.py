@@ -35,6 +35,21 @@ OPTS = [
                       'request waits at most about three times this for '
                       'the database; keep that well under the WSGI '
                       'server\'s timeout (gunicorn: 30 s).'),
+    cfg.FloatOpt('commit_outcome_timeout',
+                 default=5.0,
+                 min=0.5,
+                 help='Seconds a request goes on asking the database whether '
+                      'the COMMIT of its begin-detaching took effect, when '
+                      'that COMMIT failed or its answer was lost (a Galera '
+                      'cluster stalls commits for several seconds while it '
+                      'loses a node).  Found committed, the detach goes on '
+                      'and answers 202; found not committed, 503 "nothing '
+                      'was changed"; not found out in this time, a 503 '
+                      'saying that the outcome is unknown (if the begin was '
+                      'recorded, the repair of the compute host finishes '
+                      'the detach).  One try may outlast it by '
+                      'query_timeout: with the defaults such an answer '
+                      'comes within 15 s.'),
     cfg.FloatOpt('ping_after_idle',
                  default=1.0,
                  min=0.0,

@@ -43,6 +43,20 @@ def _pg_connection_failed(operational_error, match, engine_name,
     raise db_exc.DBConnectionError(operational_error)
 
 
+# A Galera node that is not part of the primary component (cut off from
+# the others, or still joining) refuses statements with 1047 ("WSREP has
+# not yet prepared node for application use") and fails a COMMIT with 1180
+# ("Got error 6 during COMMIT"); oslo.db 18 passes both through as a bare
+# DBError (a 500).  For a client they are the database being unreachable:
+# the JSON 503 of any other database fault.
+@exc_filters.filters('mysql', sa.exc.OperationalError,
+                     r'(?s)^.*\((1047|1180),')
+@exc_filters.filters('mysql', sa.exc.InternalError,
+                     r'(?s)^.*\((1047|1180),')
+def _galera_not_ready(operational_error, match, engine_name, is_disconnect):
+    raise db_exc.DBConnectionError(operational_error)
+
+
 def _retries(**what):
     """oslo.db's retry of ``what`` (deadlocks, lost connections): two
     retries, 0.1 s apart at first.  Two: with [detach_ext_database]
@@ -93,6 +107,8 @@ def engine_options(conf, connection=None):
         extra = 'connect_timeout=%d' % max(1, round(bounds.connect_timeout))
         _bound_psycopg2_waits(bounds.query_timeout, bounds.connect_timeout)
     if extra:
+        # How the pool uses its connections (detach_ext.db.pool).
+        extra += '&' + pool.url_parameters(bounds.ping_after_idle)
         # A request waits this long at most for a connection of the pool
         # (SQLAlchemy's default is 30 s).
         if options.get('pool_timeout') is None:
@@ -214,8 +230,8 @@ class Database:
         self.ctxmgr = enginefacade.transaction_context()
         self.ctxmgr.configure(**engine_options(conf, connection))
         self.ctxmgr.append_on_engine_create(_begin_sqlite_immediately)
-        self.ctxmgr.append_on_engine_create(pool.tune(
-            conf.detach_ext_database.ping_after_idle))
+        self._commit_outcome_timeout = (
+            conf.detach_ext_database.commit_outcome_timeout)
         self._reflected = None
         self._lookup = None
         self._begin = None
@@ -312,6 +328,36 @@ class Database:
                 'user_id': context.user_id,
                 'project_id': context.project_id, 'start_time': now,
                 'created_at': now}))
+
+    def detach_begin_committed(self, context, instance_uuid, volume_id):
+        """Whether the context's request recorded its begin (its action
+        exists), after a COMMIT whose outcome is unknown.
+
+        Each try is a transaction on a new connection that first locks the
+        volume's row: on the database node of the unknown COMMIT that waits
+        for its transaction to end, so the action read next is its outcome.
+        A try that loses its connection (or times out) is made again until
+        ``[detach_ext_database] commit_outcome_timeout``.
+
+        :raises oslo_db.exception.DBError: the database could not be asked
+            in that time.
+        """
+        deadline = time.monotonic() + self._commit_outcome_timeout
+        volumes = models.Volume.__table__
+        actions = models.InstanceAction.__table__
+        while True:
+            try:
+                with self.ctxmgr.writer.connection.using(context) as conn:
+                    conn.execute(sa.select(volumes.c.status).where(
+                        volumes.c.id == volume_id).with_for_update())
+                    return conn.execute(sa.select(actions.c.id).where(
+                        actions.c.instance_uuid == instance_uuid,
+                        actions.c.request_id == context.request_id,
+                        actions.c.deleted == 0)).first() is not None
+            except db_exc.DBConnectionError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.2)
 
     def _begin_statements(self, dialect):
         if self._begin is None:
@@ -576,6 +622,29 @@ class Database:
         ).values(status=status, updated_at=timeutils.utcnow())
         with self.ctxmgr.writer.using(context) as session:
             return session.execute(stmt).rowcount == 1
+
+    # detach_ext_rollbacks
+
+    @_retry_on_deadlock
+    def rollback_create(self, context, volume_id, instance_uuid):
+        """Record that the context's request left ``volume_id`` detaching
+        at the block storage service and owes it a roll back."""
+        with self.ctxmgr.writer.using(context) as session:
+            session.merge(models.Rollback(
+                volume_id=volume_id, instance_uuid=instance_uuid,
+                request_id=context.request_id,
+                created_at=timeutils.utcnow()))
+
+    def rollback_get(self, context, volume_id):
+        """The roll back owed to a volume, or None."""
+        return self._first(context, sa.select(models.Rollback).where(
+            models.Rollback.volume_id == volume_id))
+
+    @_retry_on_deadlock
+    def rollback_destroy(self, context, volume_id):
+        with self.ctxmgr.writer.using(context) as session:
+            session.execute(sa.delete(models.Rollback).where(
+                models.Rollback.volume_id == volume_id))
 
     # services
 

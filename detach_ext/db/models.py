@@ -224,3 +224,18 @@ class Volume(_Timestamps, DetachExtBase):
     id = sa.Column(sa.String(36), primary_key=True)
     project_id = sa.Column(sa.String(255))
     status = sa.Column(sa.String(255), nullable=False)
+
+
+class Rollback(DetachExtBase):
+    """A volume the API left ``detaching`` at the block storage service
+    when it answered 503 and could not set it back to ``in-use``: the
+    repair of the server's host owes it that roll back.  (With Cinder the
+    repair cannot tell its own ``detaching`` from another's, such as Nova's
+    swap of a volume, without this.)"""
+
+    __tablename__ = 'detach_ext_rollbacks'
+
+    volume_id = sa.Column(sa.String(36), primary_key=True)
+    instance_uuid = sa.Column(sa.String(36), nullable=False)
+    request_id = sa.Column(sa.String(255))
+    created_at = sa.Column(sa.DateTime)

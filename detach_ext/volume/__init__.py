@@ -19,6 +19,10 @@ do not know which one they talk to.
     not attached.
 ``get_status(context, volume_id)``
     the status, or raises VolumeNotFound.
+``check_admin_credentials()``
+    check that calls with no user (the repair) may read and change every
+    project's volumes; raises VolumeServiceMisconfigured saying which
+    options to fix.
 """
 
 from detach_ext.volume import cinder

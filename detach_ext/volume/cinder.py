@@ -2,13 +2,19 @@
 
 Calls made for a request use the user's token and, for the endpoint, the
 service catalog that came with it (as nova-compute does); a worker with no
-user token uses the ``[cinder]`` service credentials.
+user token uses the ``[cinder]`` service credentials.  With
+``[service_user] send_service_user_token`` every call also carries a
+service token (keystoneauth's ServiceTokenAuthWrapper, as Nova sends it):
+Cinder deletes a connected attachment only for a service, and accepts the
+expired token of a user whose detach waited in the queue.
 """
 
 from keystoneauth1.access import service_catalog
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import plugin
+from keystoneauth1 import service_token
+from oslo_config import cfg
 from oslo_log import log as logging
 from oslo_utils import timeutils
 
@@ -48,6 +54,30 @@ class _ContextAuth(plugin.BaseAuthPlugin):
         return None
 
 
+class _OwnSession(plugin.BaseAuthPlugin):
+    """An auth plugin that gets its token through a session of its own
+    (``[service_user]``'s TLS and timeout options), whichever session the
+    request it signs goes through."""
+
+    def __init__(self, auth, session):
+        super().__init__()
+        self.auth = auth
+        self.session = session
+
+    def get_token(self, session, **kwargs):
+        return self.auth.get_token(self.session, **kwargs)
+
+    def invalidate(self):
+        return self.auth.invalidate()
+
+
+# What keystoneauth raises when the identity or block storage API cannot
+# be reached at all.
+_UNREACHABLE = (ks_exc.ConnectFailure, ks_exc.ConnectTimeout,
+                ks_exc.DiscoveryFailure, ks_exc.EndpointNotFound,
+                ks_exc.EmptyCatalog, ks_exc.SSLError)
+
+
 def _message(response):
     """The ``message`` of a block storage fault body, or its text."""
     try:
@@ -69,6 +99,18 @@ class API:
             conf, 'cinder')
         self._service_auth = ks_loading.load_auth_from_conf_options(
             conf, 'cinder')
+        self._service_token = None
+        if conf.service_user.send_service_user_token:
+            auth = ks_loading.load_auth_from_conf_options(conf,
+                                                          'service_user')
+            if auth is None:
+                # Nova logs this and sends no service token; every detach
+                # would then end refused by Cinder (409), after its 202.
+                raise cfg.RequiredOptError('auth_type',
+                                           cfg.OptGroup('service_user'))
+            self._service_token = _OwnSession(
+                auth, ks_loading.load_session_from_conf_options(
+                    conf, 'service_user'))
 
     def _adapter(self, context):
         if context is not None and context.auth_token:
@@ -78,6 +120,9 @@ class API:
         else:
             raise exception.VolumeServiceUnavailable(
                 reason='no user token and no [cinder] credentials')
+        if self._service_token is not None:
+            auth = service_token.ServiceTokenAuthWrapper(
+                user_auth=auth, service_auth=self._service_token)
         return ks_loading.load_adapter_from_conf_options(
             self.conf, 'cinder', session=self._session, auth=auth)
 
@@ -94,9 +139,7 @@ class API:
             response = self._adapter(context).request(
                 path, method, json=body, headers=headers,
                 raise_exc=False)
-        except (ks_exc.ConnectFailure, ks_exc.ConnectTimeout,
-                ks_exc.DiscoveryFailure, ks_exc.EndpointNotFound,
-                ks_exc.EmptyCatalog, ks_exc.SSLError) as exc:
+        except _UNREACHABLE as exc:
             LOG.error('The block storage API is unreachable: %s', exc)
             raise exception.VolumeServiceUnavailable(reason=str(exc))
         if response.status_code == 404:
@@ -119,6 +162,53 @@ class API:
     # Cinder keeps the status: the mapping is finished after it.
     shares_database = False
 
+    def check_admin_credentials(self):
+        """Check that the ``[cinder]`` credentials, used where there is no
+        user (the repair), may read and change every project's volumes:
+        that they authenticate, and that their token holds one of
+        ``[cinder] admin_roles`` (Cinder's ``context_is_admin`` rule).
+
+        An auth plugin that has no token to look into (``admin_token``,
+        ``noauth``) is not checked.
+
+        :raises VolumeServiceMisconfigured: naming the options to fix.
+        :raises VolumeServiceUnavailable: Keystone cannot be reached now.
+        """
+        if self._service_auth is None:
+            raise exception.VolumeServiceMisconfigured(
+                reason='[cinder] auth_type is not set: the repair of '
+                       'half-done detaches calls the block storage API '
+                       'with no user, with [cinder]\'s credentials (a '
+                       'user with the "admin" role, see [cinder] '
+                       'admin_roles).')
+        get_access = getattr(self._service_auth, 'get_access', None)
+        if get_access is None:
+            return
+        who = ('[cinder] username %s' % self.conf.cinder.username
+               if self.conf.cinder.username else 'the [cinder] credentials')
+        try:
+            access = get_access(self._session)
+        except _UNREACHABLE as exc:
+            raise exception.VolumeServiceUnavailable(reason=str(exc))
+        except ks_exc.ClientException as exc:
+            raise exception.VolumeServiceMisconfigured(
+                reason='Keystone refused %s: %s.  Fix the credentials of '
+                       '[cinder] (auth_url, username, password, project '
+                       'and domains).' % (who, exc))
+        roles = set(access.role_names or ())
+        wanted = set(self.conf.cinder.admin_roles)
+        if not roles & wanted:
+            raise exception.VolumeServiceMisconfigured(
+                reason='%s holds the roles %s on its project, none of '
+                       '[cinder] admin_roles (%s): Cinder would show it no '
+                       'other project\'s volume, so the repair could '
+                       'settle none.  Give that user one of those roles '
+                       '(openstack role add --user USER --project PROJECT '
+                       'admin), or change admin_roles to the role '
+                       'Cinder\'s policy (context_is_admin) names.'
+                       % (who, ', '.join(sorted(roles)) or 'none',
+                          ', '.join(sorted(wanted))))
+
     def get(self, context, volume_id):
         """``{'status', 'updated_at'}`` of a volume."""
         response = self._request(context, 'GET', '/volumes/%s' % volume_id,
@@ -131,11 +221,6 @@ class API:
 
     def get_status(self, context, volume_id):
         return self.get(context, volume_id)['status']
-
-    def reattach(self, context, volume_id):
-        """Cinder decides whether a volume is attached: never changed
-        from here."""
-        return False
 
     def begin_detaching(self, context, volume_id):
         response = self._action(context, volume_id, 'os-begin_detaching')

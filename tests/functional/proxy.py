@@ -18,6 +18,11 @@ class Proxy:
         # Set while bytes flow; cleared by stall().
         self._flowing = threading.Event()
         self._flowing.set()
+        # hold_commit(): what to do with the next COMMIT, and the server
+        # sockets whose answers are dropped.
+        self._hold = None
+        self.held = threading.Event()
+        self._swallowed = set()
 
     def start(self):
         listener = socket.socket()
@@ -37,11 +42,8 @@ class Proxy:
             sockets, self._sockets = self._sockets, set()
         if listener is not None:
             listener.close()
+        _shutdown(*sockets)
         for sock in sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()
 
     def stall(self):
@@ -52,6 +54,18 @@ class Proxy:
     def resume(self):
         """Forward again after :meth:`stall`."""
         self._flowing.set()
+
+    def hold_commit(self, forward=True):
+        """Lose the outcome of the next COMMIT a client sends.
+
+        ``forward``: the server gets it (and commits), its answer never
+        reaches the client, which waits until its own timeout, as behind a
+        Galera node whose commits stall.  Else the COMMIT is not forwarded
+        and its connection is dropped: the server rolls the transaction
+        back.  :attr:`held` is set once it happened.
+        """
+        self.held.clear()
+        self._hold = 'forward' if forward else 'drop'
 
     def restore(self):
         """Accept connections again after :meth:`cut`."""
@@ -76,11 +90,33 @@ class Proxy:
                     upstream.close()
                     return
                 self._sockets.update((client, upstream))
-            for src, dst in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(src, dst),
+            for src, dst, to_server in ((client, upstream, True),
+                                        (upstream, client, False)):
+                threading.Thread(target=self._pump,
+                                 args=(src, dst, to_server),
                                  daemon=True).start()
 
-    def _pump(self, src, dst):
+    def _held_back(self, src, dst, data, to_server):
+        """Whether ``data`` (from ``src``) is kept from ``dst``, as
+        :meth:`hold_commit` asks."""
+        if src in self._swallowed:
+            return True
+        if (not to_server or self._hold is None or
+                b'COMMIT' not in data.upper()):
+            return False
+        with self._lock:
+            hold, self._hold = self._hold, None
+        if hold is None:
+            return False
+        if hold == 'forward':
+            self._swallowed.add(dst)
+            dst.sendall(data)
+        else:
+            _shutdown(src, dst)
+        self.held.set()
+        return True
+
+    def _pump(self, src, dst, to_server):
         try:
             while True:
                 data = src.recv(65536)
@@ -89,12 +125,19 @@ class Proxy:
                 while not self._flowing.wait(1):
                     if self._listener is None:
                         return
+                if self._held_back(src, dst, data, to_server):
+                    continue
                 dst.sendall(data)
         except OSError:
             pass
         finally:
-            for sock in (src, dst):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            _shutdown(src, dst)
+
+
+def _shutdown(*sockets):
+    """Shut both ways of each socket down, whatever state it is in."""
+    for sock in sockets:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass

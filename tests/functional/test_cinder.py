@@ -1,12 +1,16 @@
 """The ``cinder`` volume backend against a block storage API on loopback
 that enforces Cinder's state rules and checks the token."""
 
+import contextlib
+import io
 import threading
 import uuid
 
 from keystoneauth1 import fixture as ksa_fixture
 from keystonemiddleware import fixture as ksm_fixture
 
+from detach_ext.cmd import manage
+from detach_ext import exception
 from tests.functional import base
 from tests.functional import fake_cinder
 from tests.functional import fixtures as ff
@@ -16,6 +20,9 @@ TOKEN = 'demo:' + ff.PROJECT
 
 class CinderTestCase(base.TestCase):
 
+    # More lines of detach_ext.conf.
+    extra_conf = ''
+
     def setUp(self):
         super().setUp()
         self.cinder = fake_cinder.FakeCinder()
@@ -24,7 +31,7 @@ class CinderTestCase(base.TestCase):
         self.dep = self.useFixture(ff.Deployment(extra_conf=(
             '[volume]\nbackend = cinder\n'
             '[cinder]\nendpoint_override = %s/v3/%%(project_id)s\n'
-            % self.http.url)))
+            % self.http.url) + self.extra_conf))
         self.worker = self.dep.start_worker(ff.HOST)
         self.server = self.dep.add_server()
 
@@ -141,6 +148,55 @@ class TestCinderBackend(CinderTestCase):
         self.assertEqual(1, self.cinder.actions(volume).count('os-detach'))
 
 
+class TestCinderRepairOwnWork(CinderTestCase):
+    """With Cinder the repair changes only what detach_ext began."""
+
+    # [cinder] credentials for the repair (the stand-in knows the token).
+    extra_conf = ('auth_type = admin_token\nendpoint = http://unused\n'
+                  'token = service-token\n')
+
+    def setUp(self):
+        super().setUp()
+        self.cinder.tokens.add('service-token')
+        # A fixed token has no project to put in the endpoint.
+        self.dep.conf.set_override(
+            'endpoint_override', '%s/v3/%s' % (self.http.url, ff.PROJECT),
+            'cinder')
+
+    def repair(self):
+        return self.dep.runtime.compute_manager(
+            self.dep.host(ff.HOST)).repair()
+
+    def test_roll_back_owed_is_recorded_and_made_by_the_repair(self):
+        # The cast fails and Cinder cannot take the roll back either: the
+        # 503 says so, and the repair of the server's host owes it.
+        volume = self.volume()
+        self.dep.break_the_bus()
+        self.cinder.fail_actions['os-roll_detaching'] = 503
+        message = self.assertFault(self.dep.delete(self.server, volume),
+                                   503, 'serviceUnavailable')
+        self.assertIn('until the repair of its compute host does it',
+                      message)
+        self.assertEqual('detaching', self.cinder.status(volume))
+        self.assertEqual([], [a for a in self.dep.snapshot()[
+            'instance_actions']])
+        self.cinder.fail_actions.clear()
+        self.assertEqual(1, self.repair())
+        self.assertEqual('in-use', self.cinder.status(volume))
+        self.assertEqual([], self.dep.snapshot()['detach_ext_rollbacks'])
+        self.assertIsNotNone(self.dep.attachment(self.server, volume))
+
+    def test_others_detaching_left_alone(self):
+        # Cinder's detaching with no detach of detach_ext's behind it (Nova's
+        # swap of a volume begins detaching the old one).
+        volume = self.volume(status='detaching')
+        before = self.dep.snapshot()
+        self.assertEqual(0, self.repair())
+        self.assertEqual('detaching', self.cinder.status(volume))
+        self.assertEqual([], self.cinder.actions(volume))
+        self.assertEqual(before, self.dep.snapshot())
+
+
 class TestCinderShelvedOffloaded(CinderTestCase):
     """From 2.20 the API finishes a shelved offloaded server's detach at
     Cinder itself, as Nova's API does."""
@@ -231,3 +287,103 @@ class TestCinderCatalog(base.TestCase):
             lambda: dep.attachment(server, volume) is None), cinder.calls)
         self.assertEqual('available', cinder.status(volume))
         self.assertEqual({token_id}, {c['token'] for c in cinder.calls})
+
+
+# [service_user] as a deployment writes it; admin_token hands out a fixed
+# token, which the stand-in knows as a service's.
+SERVICE_USER_CONF = ('[service_user]\nsend_service_user_token = true\n'
+                     'auth_type = admin_token\nendpoint = http://unused\n'
+                     'token = service-token\n')
+
+
+class TestCinderServiceToken(CinderTestCase):
+    """Cinder ends a connected attachment only for a service: every call
+    carries the user's token and [service_user]'s service token."""
+
+    extra_conf = SERVICE_USER_CONF
+
+    def setUp(self):
+        super().setUp()
+        self.cinder.service_tokens.add('service-token')
+
+    def test_every_call_carries_both_tokens(self):
+        new_style = self.volume(attachment_id=str(uuid.uuid4()))
+        old_style = self.volume()
+        for volume in (new_style, old_style):
+            self.assertAccepted(self.dep.delete(self.server, volume))
+            self.wait_detached(volume)
+        self.assertEqual({(TOKEN, 'service-token')},
+                         {(c['token'], c['service_token'])
+                          for c in self.cinder.calls})
+        self.assertIn('attachment_delete', self.cinder.actions(new_style))
+        self.assertIn('os-detach', self.cinder.actions(old_style))
+
+
+class TestCinderWithoutServiceToken(CinderTestCase):
+    """What a deployment without [service_user] meets, and why the option
+    exists: the 202 is followed by Cinder's refusal, the volume goes back
+    to in-use with its attachment, and the fault is recorded."""
+
+    def test_refused_detach_rolls_back(self):
+        self.cinder.service_tokens.add('service-token')
+        volume = self.volume(attachment_id=str(uuid.uuid4()))
+        self.assertAccepted(self.dep.delete(self.server, volume))
+        self.assertTrue(self.dep.wait_for(
+            lambda: self.dep.snapshot()['instance_faults']), self.cinder.calls)
+        self.assertEqual('in-use', self.cinder.status(volume))
+        self.assertIsNotNone(self.dep.attachment(self.server, volume))
+        self.assertEqual([None], list({c['service_token']
+                                       for c in self.cinder.calls}))
+
+
+class TestCinderAdminCredentials(base.TestCase):
+    """The repair calls Cinder with no user: it checks first that the
+    [cinder] credentials may see every project's volumes, and says which
+    options to fix instead of meeting each volume as not found."""
+
+    def deployment(self, roles, password='secret', auth=True):
+        keystone = self.useFixture(ff.HTTPServer(
+            fake_cinder.FakeKeystone(roles)))
+        conf = '[volume]\nbackend = cinder\n[cinder]\n'
+        if auth:
+            conf += ('auth_type = v3password\nauth_url = %s/v3\n'
+                     'username = detach-ext\npassword = %s\n'
+                     'user_domain_name = Default\nproject_name = service\n'
+                     'project_domain_name = Default\n'
+                     % (keystone.url, password))
+        return self.useFixture(ff.Deployment(extra_conf=conf))
+
+    def repair_refused(self, dep):
+        manager = dep.runtime.compute_manager(dep.host(ff.HOST))
+        exc = self.assertRaises(exception.VolumeServiceMisconfigured,
+                                manager.repair)
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr):
+            self.assertEqual(1, manage.main([
+                '--config-file', dep.conf_path, 'volume', 'repair']))
+        self.assertEqual('Cannot repair: %s\n' % exc, stderr.getvalue())
+        return str(exc)
+
+    def test_service_role_only_refused_naming_the_role(self):
+        message = self.repair_refused(self.deployment(['member',
+                                                       'service']))
+        self.assertIn('[cinder] username detach-ext holds the roles member, '
+                      'service on its project, none of [cinder] admin_roles '
+                      '(admin)', message)
+
+    def test_wrong_password_refused_naming_the_options(self):
+        message = self.repair_refused(self.deployment(['admin'],
+                                                      password='wrong'))
+        self.assertIn('Keystone refused [cinder] username detach-ext', message)
+
+    def test_no_credentials_refused(self):
+        message = self.repair_refused(self.deployment([], auth=False))
+        self.assertIn('[cinder] auth_type is not set', message)
+
+    def test_admin_role_repairs(self):
+        dep = self.deployment(['admin', 'service'])
+        manager = dep.runtime.compute_manager(dep.host(ff.HOST))
+        self.assertEqual(0, manager.repair())
+        with contextlib.redirect_stdout(io.StringIO()):
+            self.assertEqual(0, manage.main([
+                '--config-file', dep.conf_path, 'volume', 'repair']))

@@ -83,8 +83,8 @@ class TestDBSync(testtools.TestCase):
         self.assertEqual('None', self.manage('db', 'version'))
         self.manage('db', 'sync')
         self.manage('db', 'sync')
-        self.assertEqual('0001', self.manage('db', 'version'))
-        self.assertEqual({'detach_ext_volumes',
+        self.assertEqual('0002', self.manage('db', 'version'))
+        self.assertEqual({'detach_ext_volumes', 'detach_ext_rollbacks',
                           migration.VERSION_TABLE}, self.tables())
 
     def test_nova_tables_only_when_asked(self):
@@ -112,4 +112,4 @@ class TestDBSync(testtools.TestCase):
                 ['13863f4e1612'],
                 list(connection.execute(sa.text(
                     'SELECT version_num FROM alembic_version')).scalars()))
-        self.assertEqual('0001', self.manage('db', 'version'))
+        self.assertEqual('0002', self.manage('db', 'version'))

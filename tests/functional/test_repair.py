@@ -5,11 +5,13 @@ in-use while another attachment holds it."""
 import contextlib
 import datetime
 import io
+import threading
 
 import fixtures
 from oslo_utils import timeutils
 import sqlalchemy as sa
 
+from detach_ext.cmd import compute as compute_cmd
 from detach_ext.cmd import manage
 from detach_ext.db import models
 from tests.functional import base
@@ -77,9 +79,14 @@ class TestRepair(RepairTestCase):
         self.assertEqual(before, self.dep.snapshot())
 
     def test_available_with_live_attachment_of_a_begun_detach(self):
-        # The old split: volume available, mapping left behind.
+        # What a worker that stopped between the volume service's part and
+        # the mapping leaves (Cinder's case): its event open, the volume
+        # available, the mapping live.
         volume = self.dep.add_volume(self.server)
         action_id = self.begin(volume)
+        self.dep.db.action_event_start(self.dep.context, action_id,
+                                       'compute_detach_volume',
+                                       self.dep.host(ff.HOST))
         with self.dep.db.engine.begin() as connection:
             connection.execute(sa.update(models.Volume).where(
                 models.Volume.id == volume).values(
@@ -91,12 +98,62 @@ class TestRepair(RepairTestCase):
         self.assertEqual([('compute_detach_volume', 'Success')],
                          self.events(action_id))
 
-    def test_available_with_live_attachment_never_detached(self):
+    def test_available_with_live_attachment_never_detached_left(self):
+        # The contract's "already detached" (and an operator's reset of a
+        # volume): no detach of detach_ext's is behind it, so the repair
+        # leaves it and logs it once.
         volume = self.dep.add_volume(self.server, status='available')
         self.age(volume, 600)
-        self.assertEqual(1, self.manager.repair(older_than=120))
-        self.assertEqual('in-use', self.dep.volume_status(volume))
-        self.assertIsNotNone(self.dep.attachment(self.server, volume))
+        before = self.dep.snapshot()
+        logs = self.dep.capture_logs()
+        self.assertEqual(0, self.manager.repair(older_than=120))
+        self.assertEqual(0, self.manager.repair(older_than=120))
+        self.assertEqual(before, self.dep.snapshot())
+        lines = [line for line in logs.getvalue().splitlines()
+                 if volume in line]
+        self.assertEqual(1, len(lines), lines)
+        self.assertIn('no detach of detach_ext\'s behind it', lines[0])
+        self.assertIn('Left as it is', lines[0])
+
+    def test_begun_without_event_and_available_left(self):
+        # An action of the server, but the worker never began on this
+        # volume: the volume's state is not detach_ext's doing.
+        volume = self.dep.add_volume(self.server, status='available')
+        self.dep.db.action_start(self.dep.context, self.server,
+                                 'detach_volume')
+        self.age(volume, 600)
+        before = self.dep.snapshot()
+        self.assertEqual(0, self.manager.repair(older_than=120))
+        self.assertEqual(before, self.dep.snapshot())
+
+    def test_dry_run_lists_and_changes_nothing(self):
+        # Each on a server of its own: an action names no volume, so the
+        # repair tells a server's detaches apart by time only.
+        detaching = self.dep.add_volume(self.dep.add_server(),
+                                        status='detaching')
+        lost = self.dep.add_volume(self.server)
+        self.begin(lost, request_id='req-lost')
+        available = self.dep.add_volume(self.dep.add_server(),
+                                        status='available')
+        for volume in (detaching, lost, available):
+            self.age(volume, 600)
+        before = self.dep.snapshot()
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            self.assertEqual(0, manage.main([
+                '--config-file', self.dep.conf_path, 'volume', 'repair',
+                '--dry-run', '--compute-host', self.dep.host(ff.HOST)]))
+        self.assertEqual(before, self.dep.snapshot())
+        lines = out.getvalue().splitlines()
+        line, = [line for line in lines if detaching in line]
+        self.assertIn('detaching since', line)
+        self.assertIn('rolling it back to in-use', line)
+        line, = [line for line in lines if lost in line]
+        self.assertIn('finishing the detach', line)
+        self.assertIn('req-lost', line)
+        line, = [line for line in lines if available in line]
+        self.assertIn('leaving it alone', line)
+        self.assertEqual('2 would be repaired', lines[-1])
 
     def test_settled_volumes_are_not_read_one_by_one(self):
         # Local backend: the repair asks the database for the mappings of
@@ -172,3 +229,34 @@ class TestCompletion(RepairTestCase):
             lambda: self.dep.attachment(other, volume) is None))
         self.assertEqual('available', self.dep.volume_status(volume))
         self.assertTrue(self.dep.wait_for(worker.idle))
+
+
+class TestContractRowWithRepair(RepairTestCase):
+    """The contract's "already detached -> 400" holds while a worker runs
+    its repair every interval."""
+
+    def test_already_detached_400_through_repair_intervals(self):
+        self.dep.start_worker(ff.HOST)
+        volume = self.dep.add_volume(self.server, status='available')
+        before = self.dep.snapshot()
+        runs = []
+
+        class Counting:
+            def repair(inner, older_than):
+                runs.append(self.manager.repair(older_than=older_than))
+                return runs[-1]
+
+        stop = threading.Event()
+        loop = threading.Thread(target=compute_cmd.repair_loop,
+                                args=(Counting(), stop, 0.05, 0))
+        loop.start()
+        self.addCleanup(loop.join)
+        self.addCleanup(stop.set)
+        for at_least in (3, 6):
+            self.assertTrue(ff.wait_for(lambda: len(runs) >= at_least))
+            self.assertFault(self.dep.delete(self.server, volume), 400,
+                             'badRequest', 'Invalid volume: already detached')
+        stop.set()
+        loop.join()
+        self.assertEqual({0}, set(runs))
+        self.assertEqual(before, self.dep.snapshot())

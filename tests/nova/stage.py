@@ -13,8 +13,8 @@ What it builds, all of it removed at the end (also on failure):
 * the Cinder stand-in (tests/nova/cinder_standin.py) as block storage API;
 * per cell a nova-conductor and a nova-compute (fake virt driver);
 * Nova's WSGI app (``nova.wsgi.osapi_compute``) under gunicorn, with
-  detach_ext in the v2.1 pipelines of Nova's api-paste.ini as the README
-  says;
+  detach_ext in the v2.1 pipelines of Nova's api-paste.ini as
+  doc/source/install/nova.rst says;
 * servers created with Nova's own objects (tests/nova/nova_side.py).
 
 Then openstacksdk and python-novaclient detach volumes in both cells and
@@ -279,9 +279,9 @@ class Stage:
 
     def paste_ini(self, name, detach_ext_conf, keystone=False):
         """Nova's api-paste.ini with detach_ext right before the final app
-        of the v2.1 pipelines (README, "Drop-in for a Nova + Cinder
-        cloud"); Nova 34 has only the keystone pipeline, so unless
-        ``keystone`` detach_ext's noauth2 filter stands in for
+        of the v2.1 pipelines (doc/source/install/nova.rst, "Drop-in for
+        a Nova + Cinder cloud"); Nova 34 has only the keystone pipeline,
+        so unless ``keystone`` detach_ext's noauth2 filter stands in for
         keystonemiddleware's authtoken (it sets the same identity headers
         keystonecontext reads)."""
         out = []

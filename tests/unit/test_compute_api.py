@@ -79,7 +79,7 @@ def _bdm(**kw):
     return values
 
 
-class TestDetachVolume(testtools.TestCase):
+class DetachTestCase(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
@@ -100,6 +100,9 @@ class TestDetachVolume(testtools.TestCase):
         self.db.instance, self.db.bdm = instance, bdm
         return self.api.detach_volume(self.context, instance['uuid'],
                                       bdm['volume_id'], lambda i: None)
+
+
+class TestDetachVolume(DetachTestCase):
 
     def test_success_begins_then_casts(self):
         self.detach(self._instance(), _bdm())
@@ -200,3 +203,110 @@ class TestDetachVolume(testtools.TestCase):
             'detach_volume', ('active',), (None,))
         self.assertEqual("Cannot 'detach_volume' instance u1 while it is in "
                          "task_state resize_prep", exc.message)
+
+
+class _CommitFails:
+    """A transaction whose COMMIT raises (its answer lost)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        if exc_info[0] is None:
+            raise db_exc.DBConnectionError()
+        return False
+
+
+class TestLostCommitAnswer(DetachTestCase):
+    """The begin's COMMIT raised: the answer comes from what happened."""
+
+    def setUp(self):
+        super().setUp()
+        self.db.transaction = lambda context: _CommitFails()
+
+    def outcome(self, committed):
+        def detach_begin_committed(context, uuid, volume_id):
+            self.volumes.calls.append(('read back', volume_id))
+            if isinstance(committed, Exception):
+                raise committed
+            return committed
+        self.db.detach_begin_committed = detach_begin_committed
+
+    def test_committed_goes_on_and_casts(self):
+        self.outcome(True)
+        self.detach(self._instance(), _bdm())
+        self.assertEqual([('h1', 'v1', 'a1')], self.rpc.casts)
+        self.assertEqual(('read back', 'v1'), self.volumes.calls[-1])
+
+    def test_not_committed_503_nothing_changed(self):
+        self.outcome(False)
+        exc = self.assertRaises(exception.DatabaseUnavailable, self.detach,
+                                self._instance(), _bdm())
+        self.assertEqual('The compute database could not be reached; '
+                         'nothing was changed.  Try again later.',
+                         exc.message)
+        self.assertEqual([], self.rpc.casts)
+
+    def test_unknown_says_so(self):
+        self.outcome(db_exc.DBConnectionError())
+        exc = self.assertRaises(exception.DatabaseUnavailable, self.detach,
+                                self._instance(), _bdm())
+        self.assertIn('whether the detach was recorded before it went is '
+                      'unknown', exc.message)
+        # Not cast: if it was recorded, the repair finishes it.
+        self.assertEqual([], self.rpc.casts)
+
+    def test_commit_of_a_read_only_block_is_not_read_back(self):
+        # The lookup refused (nothing written): the error is the router's.
+        self.outcome(True)
+        self.assertRaises(exception.CantDetachRootDevice, self.detach,
+                          self._instance(), _bdm(boot_index=0))
+        self.assertNotIn(('read back', 'v1'), self.volumes.calls)
+
+
+class TestVolumeServiceBackend(DetachTestCase):
+    """A volume service of its own (Cinder): the action first, then its
+    compare-and-swap; a roll back it cannot take is recorded."""
+
+    def setUp(self):
+        super().setUp()
+        self.volumes.shares_database = False
+
+    def test_action_recorded_before_begin_detaching(self):
+        self.detach(self._instance(), _bdm())
+        self.assertEqual([('action_start', 'detach_volume'),
+                          ('begin_detaching', 'v1')], self.volumes.calls)
+
+    def test_refused_begin_removes_the_action(self):
+        def refused(context, volume_id):
+            raise exception.InvalidVolume(reason='already detached')
+        self.volumes.begin_detaching = refused
+        self.assertRaises(exception.InvalidVolume, self.detach,
+                          self._instance(), _bdm())
+        self.assertEqual([('action_start', 'detach_volume'),
+                          ('action_destroy', 42)], self.volumes.calls)
+
+    def test_roll_back_not_taken_nor_recorded_says_an_admin_must(self):
+        self.rpc.error = RuntimeError('boom')
+
+        def broken(*args):
+            raise RuntimeError('gone')
+        self.volumes.roll_detaching = broken
+        self.db.rollback_create = broken
+        exc = self.assertRaises(exception.ComputeUnavailable, self.detach,
+                                self._instance(), _bdm())
+        self.assertIn('until an administrator sets it back', exc.message)
+
+    def test_roll_back_not_taken_is_recorded_for_the_repair(self):
+        self.rpc.error = RuntimeError('boom')
+
+        def broken(*args):
+            raise RuntimeError('gone')
+        self.volumes.roll_detaching = broken
+        self.db.rollback_create = lambda context, volume_id, uuid: (
+            self.volumes.calls.append(('rollback_create', volume_id)))
+        exc = self.assertRaises(exception.ComputeUnavailable, self.detach,
+                                self._instance(), _bdm())
+        self.assertIn(('rollback_create', 'v1'), self.volumes.calls)
+        self.assertIn('until the repair of its compute host does it',
+                      exc.message)

@@ -54,6 +54,15 @@ class FakeDB:
     def instance_fault_create(self, context, instance_uuid, **kwargs):
         self.faults.append(kwargs)
 
+    # The roll back the API recorded for a volume (None: none).
+    rollback = None
+
+    def rollback_get(self, context, volume_id):
+        return self.rollback
+
+    def rollback_destroy(self, context, volume_id):
+        self.rollback = None
+
 
 class FakeVolumes:
     shares_database = False
@@ -61,14 +70,14 @@ class FakeVolumes:
     def __init__(self, status):
         self.status = status
 
+    def check_admin_credentials(self):
+        pass
+
     def get(self, context, volume_id):
         return {'status': self.status, 'updated_at': None}
 
     def get_status(self, context, volume_id):
         return self.get(context, volume_id)['status']
-
-    def reattach(self, context, volume_id):
-        return False
 
     def detach(self, context, volume_id, attachment_id=None, connector=None):
         changed = self.status == 'detaching'
@@ -141,11 +150,22 @@ class TestManager(testtools.TestCase):
         self.assertEqual('available', volumes.status)
         self.assertEqual([3], db.destroyed)
 
-    def test_repair_without_an_action_rolls_back(self):
+    def test_repair_without_an_action_leaves_cinders_detaching(self):
+        # Cinder's detaching with no detach of detach_ext's behind it may
+        # be another service's (Nova's swap of a volume).
         db, volumes = FakeDB(_bdm(), action=False), FakeVolumes('detaching')
+        self.assertEqual(0, manager.ComputeManager('h1', db,
+                                                   volumes).repair())
+        self.assertEqual('detaching', volumes.status)
+        self.assertEqual([], db.destroyed)
+
+    def test_repair_rolls_back_what_the_api_recorded(self):
+        db, volumes = FakeDB(_bdm(), action=False), FakeVolumes('detaching')
+        db.rollback = types.SimpleNamespace(request_id='req-503')
         self.assertEqual(1, manager.ComputeManager('h1', db,
                                                    volumes).repair())
         self.assertEqual('in-use', volumes.status)
+        self.assertIsNone(db.rollback)
         self.assertEqual([], db.destroyed)
 
     def test_init_host_leaves_other_volumes(self):
