@@ -56,6 +56,9 @@ TAP_HOST = 'tap-c1'  # no nova-compute: the stage reads its casts
 # A nova-compute of cell1 whose block storage is the real Cinder (through
 # the catalog of the user's token, with its own [service_user] token).
 REAL_HOST = 'compute-kc'
+# The same without a service token (send_service_user_token = false): the
+# negative control, refused by Cinder.
+PLAIN_HOST = 'compute-kc-plain'
 # A nova-compute service version whose compute RPC is 5.x (Xena's 55:
 # compute RPC 5.13), for [upgrade_levels] compute = auto.
 OLD_SERVICE_VERSION = 55
@@ -225,7 +228,7 @@ class Stage:
     # -- configuration --------------------------------------------------
 
     def nova_conf(self, name, cell, host, database, paste=None,
-                  real_cinder=False):
+                  real_cinder=False, service_token=True):
         """nova.conf of a service; with ``real_cinder`` its block storage
         is the real Cinder of the catalog, called with a [service_user]
         token, and an API authenticates with keystonemiddleware."""
@@ -240,7 +243,9 @@ class Stage:
                                             'password':
                                                 keystone_cinder.PASSWORD,
                                             'region':
-                                                keystone_cinder.REGION})
+                                                keystone_cinder.REGION,
+                                            'send': str(
+                                                service_token).lower()})
         with open(path, 'w') as f:
             if database:
                 f.write(NOVA_DB_CONF % {'api_db': self.db_url('api'),
@@ -355,6 +360,9 @@ class Stage:
                                          self.auto_conf)
         self.conf['compute-kc'] = self.nova_conf(
             'compute-kc', 'cell1', REAL_HOST, None, real_cinder=True)
+        self.conf['compute-kc-plain'] = self.nova_conf(
+            'compute-kc-plain', 'cell1', PLAIN_HOST, None, real_cinder=True,
+            service_token=False)
         self.keystone_conf = self.detach_ext_conf(
             'detach_ext-keystone.conf', real_cinder=True)
         self.keystone_paste = self.paste_ini(
@@ -395,9 +403,9 @@ class Stage:
             self.start('compute-' + cell, [
                 os.path.join(BIN, 'nova-compute'), '--config-file',
                 self.conf['compute-' + cell]])
-        self.start('compute-kc', [
-            os.path.join(BIN, 'nova-compute'), '--config-file',
-            self.conf['compute-kc']])
+        for name in ('compute-kc', 'compute-kc-plain'):
+            self.start(name, [os.path.join(BIN, 'nova-compute'),
+                              '--config-file', self.conf[name]])
         self.kc.wait_http('keystone', self.kc.auth_url)
         self.kc.populate_keystone()
         self.kc.wait_cinder()
@@ -411,8 +419,11 @@ class Stage:
                                  ('nova-compute', COMPUTE_HOSTS[cell])):
                 self.wait_service(cell, binary, host)
         self.wait_service('cell1', 'nova-compute', REAL_HOST, 'compute-kc')
+        self.wait_service('cell1', 'nova-compute', PLAIN_HOST,
+                          'compute-kc-plain')
         log('nova-conductor and nova-compute (fake driver) up in %s, and '
-            'nova-compute %s (real Cinder)' % (', '.join(CELLS), REAL_HOST))
+            'nova-computes %s and %s (real Cinder)'
+            % (', '.join(CELLS), REAL_HOST, PLAIN_HOST))
 
     def start_api(self, name, paste, nova_extra='', port=None,
                   real_cinder=False):
@@ -801,29 +812,29 @@ class Stage:
             '%d difference(s) (service heartbeat fields not compared)'
             % len(diffs))
 
-    def check_real_cinder(self):
-        """A member's detach through a Nova API with keystonemiddleware,
-        finished by a nova-compute against the real Cinder with its own
-        [service_user] token (Cinder refuses a plain user's delete of a
-        connected attachment, bug #2004555)."""
+    def real_cinder_detach(self, host):
+        """A server of ``host`` with a volume attached at the real Cinder
+        (as Nova attaches it), detached by a member through the Nova API
+        with keystonemiddleware; waits until nova-compute is done.
+
+        :returns: (server, request id, what is missing for a detach
+            finished at Cinder).
+        """
         kc = self.kc
-        server = {'cell': 'cell1', 'name': 'srv-real-cinder',
-                  'uuid': str(uuid.uuid4()), 'host': REAL_HOST,
+        server = {'cell': 'cell1', 'name': 'srv-' + host,
+                  'uuid': str(uuid.uuid4()), 'host': host,
                   'vm_state': 'active', 'power_state': 1,
                   'project_id': kc.project['demo'],
                   'user_id': kc.user['demo'],
                   'image_ref': '155d900f-4e14-4e4c-a73d-069cbf4541e6'}
         server['volume_id'] = kc.create_volume()
         server['attachment_id'], server['connection_info'] = kc.attach(
-            server['volume_id'], server['uuid'], REAL_HOST)
-        spec = os.path.join(self.dir, 'servers-real-cinder.json')
+            server['volume_id'], server['uuid'], host)
+        spec = os.path.join(self.dir, 'servers-%s.json' % host)
         with open(spec, 'w') as f:
             json.dump([server], f)
         self.run([sys.executable, '-m', 'tests.nova.nova_side',
                   '--config-file', self.conf['api'], 'seed', spec])
-        name = ("a member's detach through Nova's API with keystonemiddleware"
-                ', finished by nova-compute against the real Cinder '
-                '(volume available, attachment gone, mapping deleted)')
         from novaclient import client as nova_client
         nova = nova_client.Client('2.89', session=kc.demo,
                                   region_name=keystone_cinder.REGION)
@@ -832,6 +843,8 @@ class Stage:
         request_id = (getattr(result, 'request_ids', None) or [None])[0]
         deadline = time.monotonic() + WAIT
         while True:
+            # An Error event is written last: read it before the rest.
+            failed = any(e[2] == 'Error' for e in self.events(server))
             missing = []
             volume = kc.volume(server['volume_id'])
             if volume['status'] != 'available' or volume['attachments']:
@@ -845,19 +858,58 @@ class Stage:
                        e[2] == 'Success' for e in events):
                 missing.append('no compute_detach_volume Success (%s)'
                                % (events,))
-            if not missing or time.monotonic() > deadline or any(
-                    e[2] == 'Error' for e in events):
+            if not missing or failed or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
         if not self.answered_by_detach_ext(server, request_id,
                                            api='api-keystone'):
             missing.append('no detach_ext cast line in the Nova API log')
-        self.results.record(name, not missing, '; '.join(missing) or
-                            'request %s' % request_id)
+        return server, request_id, missing
+
+    def check_real_cinder(self):
+        """A member's detach through a Nova API with keystonemiddleware,
+        finished by a nova-compute against the real Cinder with its own
+        [service_user] token (Cinder refuses a plain user's delete of a
+        connected attachment, bug #2004555)."""
+        server, request_id, missing = self.real_cinder_detach(REAL_HOST)
+        self.results.record(
+            "a member's detach through Nova's API with keystonemiddleware"
+            ', finished by nova-compute against the real Cinder with its '
+            '[service_user] token (volume available, attachment gone, '
+            'mapping deleted)', not missing,
+            '; '.join(missing) or 'request %s' % request_id)
+
+    def check_real_cinder_control(self):
+        """The negative control: a nova-compute without a service token
+        is refused by Cinder, so the check above can fail.  (Nova leaves
+        the volume detaching then: it rolls back only a failed unplug.)"""
+        server, request_id, missing = self.real_cinder_detach(PLAIN_HOST)
+        volume = self.kc.volume(server['volume_id'])
+        problems = []
+        if volume['status'] == 'available':
+            problems.append('volume available')
+        if not self.kc.attachment_exists(server['attachment_id']):
+            problems.append('attachment gone at Cinder')
+        if self.bdm_deleted(server):
+            problems.append('BDM deleted')
+        if not any(e[2] == 'Error' for e in self.events(server)):
+            problems.append('no Error event (%s)' % (self.events(server),))
+        guard = 'Attachment connected to vm %s' % server['uuid']
+        logs = os.path.join(self.kc.dir, 'cinder-logs')
+        if not any(guard in self.kc.log_text(os.path.join(
+                'cinder-logs', name)) for name in os.listdir(logs)):
+            problems.append("Cinder's guard did not log %r" % guard)
+        self.results.record(
+            'negative control: a nova-compute with send_service_user_token '
+            '= false is refused by Cinder (ConflictNovaUsingAttachment: '
+            'attachment and mapping kept, the event Error)', not problems,
+            '; '.join(problems) or 'volume left %s by Nova'
+            % volume['status'])
 
     def run_checks(self):
         for check in (self.check_detaches, self.check_shelved,
-                      self.check_real_cinder, self.check_wire):
+                      self.check_real_cinder,
+                      self.check_real_cinder_control, self.check_wire):
             try:
                 check()
             except Exception:
@@ -994,7 +1046,7 @@ os_region_name = %(region)s
 http_retries = 0
 
 [service_user]
-send_service_user_token = true
+send_service_user_token = %(send)s
 auth_type = password
 auth_url = %(auth_url)s
 username = nova
