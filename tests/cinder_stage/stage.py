@@ -99,6 +99,8 @@ class Stage(services.KeystoneCinder):
         return super().sql(query, params, database)
 
     def cleanup(self):
+        if getattr(self, 'engine', None) is not None:
+            self.engine.dispose()
         super().cleanup()
         if self.args.keep:
             print('logs and configuration kept in %s' % self.dir)
