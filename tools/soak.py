@@ -15,7 +15,7 @@ killed worker lost) and checks every volume row by row:
   compute_detach_volume Success event);
 * no 202: still attached (volume in-use, mapping live) -- or detached if
   an answer was lost (the connection closed before an answer came);
-* no answer slower than the documented bound (README, Faults).
+* no answer slower than the documented bound (doc/source/admin/faults.rst).
 
 Prints requests sent, accepted, completed, failed by code, stuck (must be
 0), the processes' memory before and after, and the times; exits 1 if a
@@ -39,8 +39,8 @@ import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# The documented bound of an answer (README, Faults): with the default
-# timeouts a detach answers within about 20 s whatever stalls.
+# The documented bound of an answer (doc/source/admin/faults.rst): with
+# the default timeouts a detach answers within about 20 s whatever stalls.
 BOUND = 20.0
 SERVERS_PER_HOST = 50
 HOSTS = ('compute-a', 'compute-b')

@@ -18,6 +18,8 @@ import webob.exc
 
 from detach_ext.api import base
 from detach_ext.api import fault
+from detach_ext.api import healthcheck
+from detach_ext.api import versions
 from detach_ext import context as detach_context
 from detach_ext import deploy
 
@@ -191,3 +193,23 @@ def sizelimit_factory(global_conf, **local_conf):
     def _filter(app):
         return RequestBodySizeLimiter(app, conf)
     return _filter
+
+
+def versions_factory(global_conf, **local_conf):
+    """The version documents (:class:`detach_ext.api.versions.VersionsFilter`),
+    with ``[api] compute_link_prefix`` from detach_ext's own configuration
+    files."""
+    prefix = deploy.conf_for(global_conf, local_conf).api.compute_link_prefix
+
+    def _filter(app):
+        return versions.VersionsFilter(app, prefix)
+    return _filter
+
+
+def healthcheck_factory(global_conf, **local_conf):
+    """``GET /healthcheck`` (:mod:`detach_ext.api.healthcheck`), with
+    oslo.middleware's ``[healthcheck]`` options from detach_ext's own
+    configuration files (the paste section's values win)."""
+    rt = deploy.runtime_for(global_conf, local_conf)
+    healthcheck.register_opts(rt.conf)
+    return healthcheck.filter_factory(rt.conf, rt, local_conf)

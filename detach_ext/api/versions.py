@@ -79,21 +79,14 @@ class VersionsFilter(base.Middleware):
     """Answer version documents; pass everything else on.
 
     :param link_prefix: ``[api] compute_link_prefix``.
+
+    Its paste filter is :func:`detach_ext.api.middleware.versions_factory`,
+    which reads the configuration as the other filters do.
     """
 
     def __init__(self, application, link_prefix=None):
         super().__init__(application)
         self.link_prefix = link_prefix
-
-    @classmethod
-    def factory(cls, global_conf, **local_conf):
-        """The paste filter, reading ``[api] compute_link_prefix`` from
-        detach_ext's own configuration files."""
-        # Imported here: deploy imports the router, which imports this.
-        from detach_ext import deploy
-        prefix = deploy.conf_for(global_conf,
-                                 local_conf).api.compute_link_prefix
-        return lambda app: cls(app, prefix)
 
     def __call__(self, environ, start_response):
         kind = match(environ)

@@ -107,6 +107,8 @@ def engine_options(conf, connection=None):
         extra = 'connect_timeout=%d' % max(1, round(bounds.connect_timeout))
         _bound_psycopg2_waits(bounds.query_timeout, bounds.connect_timeout)
     if extra:
+        # How the pool uses its connections (detach_ext.db.pool).
+        extra += '&' + pool.url_parameters(bounds.ping_after_idle)
         # A request waits this long at most for a connection of the pool
         # (SQLAlchemy's default is 30 s).
         if options.get('pool_timeout') is None:
@@ -228,8 +230,6 @@ class Database:
         self.ctxmgr = enginefacade.transaction_context()
         self.ctxmgr.configure(**engine_options(conf, connection))
         self.ctxmgr.append_on_engine_create(_begin_sqlite_immediately)
-        self.ctxmgr.append_on_engine_create(pool.tune(
-            conf.detach_ext_database.ping_after_idle))
         self._commit_outcome_timeout = (
             conf.detach_ext_database.commit_outcome_timeout)
         self._reflected = None

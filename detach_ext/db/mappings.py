@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 
 from detach_ext.db import api as db_api
-from detach_ext.db import pool
 
 
 class NovaAPIBase(orm.DeclarativeBase):
@@ -73,8 +72,6 @@ class APIDatabase:
         self.ctxmgr = enginefacade.transaction_context()
         self.ctxmgr.configure(**db_api.engine_options(
             conf, conf.api_database.connection))
-        self.ctxmgr.append_on_engine_create(pool.tune(
-            conf.detach_ext_database.ping_after_idle))
 
     def dispose(self):
         self.ctxmgr.dispose_pool()

@@ -10,6 +10,7 @@ import os
 from alembic import command as alembic_command
 from alembic import config as alembic_config
 from alembic import migration as alembic_migration
+from alembic import script as alembic_script
 
 from detach_ext.db import models
 
@@ -47,3 +48,9 @@ def db_version(engine):
         context = alembic_migration.MigrationContext.configure(
             connection, opts={'version_table': VERSION_TABLE})
         return context.get_current_revision()
+
+
+def head_revision():
+    """The revision this code's migrations end at."""
+    return alembic_script.ScriptDirectory.from_config(
+        _alembic_config(None)).get_current_head()

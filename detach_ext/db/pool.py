@@ -11,7 +11,8 @@ on every request:
 * ``thread_checkin``: a ``time.sleep(0)`` on each return, for eventlet's
   green threads (a system call and a hand-over of the GIL with threads).
 
-Here (:func:`tune`, on each engine oslo.db creates):
+Here (:class:`PoolPlugin`, on each engine oslo.db creates for a database
+server):
 
 * a connection that has been idle in the pool for more than
   ``[detach_ext_database] ping_after_idle`` seconds is pinged before use
@@ -33,22 +34,30 @@ Here (:func:`tune`, on each engine oslo.db creates):
 
 SQLAlchemy lets ``pool_pre_ping`` and ``pool_reset_on_return`` be chosen
 only when ``create_engine()`` is called, which oslo.db does without a way
-to pass them: :func:`tune` changes the pool's two attributes that hold
-them (SQLAlchemy 2.0 and 2.1), and leaves the pool as it is if they are
-not there.  tests/functional/test_sql_count.py counts the round trips.
+to pass them.  It also offers a public way in: a ``CreateEnginePlugin``
+named in the database URL (``plugin=detach_ext_pool``, the entry point of
+the ``sqlalchemy.plugins`` namespace) is given the pool's arguments before
+the pool is made, and the engine once it is.  :func:`url_parameters` are
+the URL parameters that name it, which
+:func:`detach_ext.db.api.engine_options` adds for the database servers;
+no private attribute of SQLAlchemy is touched.
+tests/functional/test_sql_count.py counts the round trips.
 """
 
 import sys
 import time
 
 import sqlalchemy as sa
-from sqlalchemy.pool import base as pool_base
 
 # connection record info keys
 _IDLE_SINCE = 'detach_ext.idle_since'
 _ENDED = 'detach_ext.transaction_ended'
 
 SERVER_BACKENDS = ('mysql', 'postgresql')
+
+# The plugin's name (setup.cfg, sqlalchemy.plugins) and its URL parameter.
+PLUGIN = 'detach_ext_pool'
+PING_AFTER_IDLE = 'detach_ext_ping_after_idle'
 
 
 def thread_checkin():
@@ -60,29 +69,54 @@ def thread_checkin():
                 patcher.is_monkey_patched('thread'))
 
 
-def tune(ping_after_idle):
-    """A callback for ``append_on_engine_create``: the pool of an engine
-    on a database server pings only connections idle for more than
-    ``ping_after_idle`` seconds (0: every connection, as oslo.db does) and
-    rolls back on return only what SQLAlchemy did not end."""
-    def on_engine_create(engine):
-        if engine.dialect.name not in SERVER_BACKENDS:
+def url_parameters(ping_after_idle):
+    """The query parameters of a database URL that give its engine's pool
+    detach_ext's settings (:class:`PoolPlugin`): ping only connections
+    idle for more than ``ping_after_idle`` seconds (0: every connection,
+    as oslo.db does), roll back on return only what SQLAlchemy did not
+    end."""
+    return 'plugin=%s&%s=%s' % (PLUGIN, PING_AFTER_IDLE,
+                                float(ping_after_idle))
+
+
+class PoolPlugin(sa.engine.CreateEnginePlugin):
+    """SQLAlchemy's public hook into ``create_engine()``, named in the URL
+    (:func:`url_parameters`)."""
+
+    def __init__(self, url, kwargs):
+        super().__init__(url, kwargs)
+        value = url.query.get(PING_AFTER_IDLE, 0)
+        if isinstance(value, tuple):
+            value = value[-1]
+        self.ping_after_idle = float(value)
+        self.server = url.get_backend_name() in SERVER_BACKENDS
+
+    def update_url(self, url):
+        # The driver must not see the plugin's own parameter.
+        return url.difference_update_query([PING_AFTER_IDLE])
+
+    def handle_pool_kwargs(self, pool_cls, pool_args):
+        if not self.server:
             return
-        pool = engine.pool
-        if getattr(pool, '_reset_on_return', None) is pool_base.reset_rollback:
-            pool._reset_on_return = pool_base.reset_none
-            _rollback_what_is_open(engine)
-        if ping_after_idle > 0 and getattr(pool, '_pre_ping', None) is True:
-            pool._pre_ping = False
-            _ping_when_idle(engine, ping_after_idle)
-    return on_engine_create
+        pool_args['reset_on_return'] = None
+        if self.ping_after_idle > 0:
+            pool_args['pre_ping'] = False
+
+    def engine_created(self, engine):
+        if not self.server:
+            return
+        _rollback_what_is_open(engine)
+        if self.ping_after_idle > 0:
+            _ping_when_idle(engine, self.ping_after_idle)
 
 
 def _rollback_what_is_open(engine):
     """Track, per pooled connection, whether its last transaction was
     ended by a COMMIT or ROLLBACK that succeeded; roll back on return
     only when it was not (nor reset by SQLAlchemy), or when that is not
-    known (a connection used through the raw DBAPI)."""
+    known (a connection used through the raw DBAPI).  The pool itself
+    resets nothing (``reset_on_return=None``): the ``reset`` event, which
+    SQLAlchemy sends on every return, decides."""
     dialect = engine.dialect
     commit, rollback = dialect.do_commit, dialect.do_rollback
 

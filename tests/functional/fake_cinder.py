@@ -29,6 +29,7 @@ import webob.dec
 
 _VOLUME = re.compile(r'^/v3/(?P<project>[^/]+)/volumes/(?P<id>[^/]+)'
                      r'(?P<action>/action)?$')
+_VOLUMES = re.compile(r'^/v3/(?P<project>[^/]+)/volumes$')
 _ATTACHMENT = re.compile(r'^/v3/(?P<project>[^/]+)/attachments/(?P<id>[^/]+)$')
 
 
@@ -93,6 +94,10 @@ class FakeCinder:
                 'action': None, 'volume_id': None,
                 'microversion': req.headers.get('OpenStack-API-Version')}
         self.calls.append(call)
+        if req.method == 'GET' and _VOLUMES.match(req.path):
+            return webob.Response(json={'volumes': [
+                {'id': v['id'], 'name': None, 'links': []}
+                for v in self.volumes.values()]})
         match = _VOLUME.match(req.path)
         if match:
             volume = self.volumes.get(match.group('id'))

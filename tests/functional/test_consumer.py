@@ -2,8 +2,8 @@
 
 Written as a project that uses detach_ext writes its tests: it imports
 the public fixture, testtools and the HTTP clients, nothing of detach_ext's
-own tests.  README.rst ("Using detach_ext in your functional tests") shows
-this file verbatim.
+own tests.  The documentation ("Using detach_ext in your functional
+tests", doc/source/reference/fixture.rst) shows this file verbatim.
 """
 
 from keystoneauth1 import session

@@ -252,15 +252,13 @@ class TestFixture(testtools.TestCase):
                                      token=token).status_code)
         fx.wait_for_detach(server, volume)
 
-    def test_readme_shows_the_consumer_test_verbatim(self):
+    def test_docs_show_the_consumer_test_verbatim(self):
         root = os.path.dirname(os.path.dirname(os.path.dirname(
             os.path.abspath(__file__))))
-        with open(os.path.join(root, 'tests', 'functional',
-                               'test_consumer.py')) as f:
-            example = ''.join('    ' + line if line.strip() else line
-                              for line in f)
-        with open(os.path.join(root, 'README.rst')) as f:
-            self.assertIn(example, f.read())
+        with open(os.path.join(root, 'doc', 'source', 'reference',
+                               'fixture.rst')) as f:
+            self.assertIn('.. literalinclude:: ../../../tests/functional/'
+                          'test_consumer.py\n', f.read())
 
     def test_bad_arguments(self):
         self.assertRaises(ValueError, detach_fixture.DetachExtFixture,

@@ -273,7 +273,7 @@ class TestFaults(ProcessTestCase):
         self.assertDetached(self.server, self.volume)
 
     # The bound every answer keeps: with the default timeouts a detach
-    # answers within about 20 s whatever stalls (README, Faults).
+    # answers within about 20 s whatever stalls (doc/source/admin/faults.rst).
     BOUND = 20
 
     def assertServiceUnavailable(self, status, body, headers):

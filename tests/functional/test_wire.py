@@ -1,5 +1,5 @@
 """The detach_volume cast as bytes on RabbitMQ, against the shape
-README.rst documents (Nova's compute RPC API 6.0)."""
+doc/source/reference/message.rst documents (Nova's compute RPC API 6.0)."""
 
 import json
 import uuid

@@ -5,8 +5,9 @@
 
 ``seed`` creates servers the way Nova's own objects store them: for each
 entry of SPEC (a JSON list) an Instance in its cell, a volume
-BlockDeviceMapping with a new-style attachment id, and the InstanceMapping
-in the API database.  ``primitive`` prints the Instance primitive Nova's
+BlockDeviceMapping with a new-style attachment id (and the entry's
+``connection_info`` if it has one), and the InstanceMapping in the API
+database.  ``primitive`` prints the Instance primitive Nova's
 API casts for a detach of a server (``API().get`` with ``device_metadata``
 and the host's services loaded, then ``obj_to_primitive()``).
 """
@@ -73,9 +74,12 @@ def seed(ctxt, spec):
                 device_name='/dev/vdb', boot_index=None, volume_size=1,
                 disk_bus='virtio', device_type='disk',
                 delete_on_termination=False,
-                connection_info=jsonutils.dumps({
-                    'driver_volume_type': 'fake', 'serial':
-                    entry['volume_id'], 'data': {}})).create()
+                # What Cinder answered the attachment update with (a real
+                # Cinder's volume), else a fake one (the stand-in's).
+                connection_info=jsonutils.dumps(dict(
+                    entry.get('connection_info') or {
+                        'driver_volume_type': 'fake', 'data': {}},
+                    serial=entry['volume_id']))).create()
         objects.InstanceMapping(
             context=ctxt, instance_uuid=entry['uuid'], cell_mapping=cell,
             project_id=entry['project_id'], user_id=entry['user_id'],

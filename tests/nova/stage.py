@@ -13,8 +13,8 @@ What it builds, all of it removed at the end (also on failure):
 * the Cinder stand-in (tests/nova/cinder_standin.py) as block storage API;
 * per cell a nova-conductor and a nova-compute (fake virt driver);
 * Nova's WSGI app (``nova.wsgi.osapi_compute``) under gunicorn, with
-  detach_ext in the v2.1 pipelines of Nova's api-paste.ini as the README
-  says;
+  detach_ext in the v2.1 pipelines of Nova's api-paste.ini as
+  doc/source/install/nova.rst says;
 * servers created with Nova's own objects (tests/nova/nova_side.py).
 
 Then openstacksdk and python-novaclient detach volumes in both cells and
@@ -23,6 +23,7 @@ Each check prints PASS or FAIL; the last line is ``N passed, N failed``.
 """
 
 import argparse
+from concurrent import futures
 import json
 import os
 import shutil
@@ -38,6 +39,8 @@ import uuid
 import pymysql
 import requests
 
+from tests.cinder_stage import services as keystone_cinder
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 BIN = os.path.dirname(os.path.abspath(sys.executable))
@@ -50,6 +53,12 @@ TOKEN = '%s:%s' % (USER, PROJECT)
 CELLS = ('cell1', 'cell2')
 COMPUTE_HOSTS = {'cell1': 'compute-c1', 'cell2': 'compute-c2'}
 TAP_HOST = 'tap-c1'  # no nova-compute: the stage reads its casts
+# A nova-compute of cell1 whose block storage is the real Cinder (through
+# the catalog of the user's token, with its own [service_user] token).
+REAL_HOST = 'compute-kc'
+# The same without a service token (send_service_user_token = false): the
+# negative control, refused by Cinder.
+PLAIN_HOST = 'compute-kc-plain'
 # A nova-compute service version whose compute RPC is 5.x (Xena's 55:
 # compute RPC 5.13), for [upgrade_levels] compute = auto.
 OLD_SERVICE_VERSION = 55
@@ -121,6 +130,13 @@ class Stage:
         self.db = {name: '%s_%s' % (self.run_id, name)
                    for name in ('api', 'cell0') + CELLS}
         self.vhost = {cell: '%s_%s' % (self.run_id, cell) for cell in CELLS}
+        # Keystone and Cinder (tests/cinder_stage/services.py), for the
+        # detaches of REAL_HOST through a Nova API with keystonemiddleware.
+        self.keystone_api_port = free_port()
+        self.kc = keystone_cinder.KeystoneCinder(
+            args, os.path.join(self.dir, 'keystone-cinder'), self.run_id,
+            'http://127.0.0.1:%d/v2.1' % self.keystone_api_port)
+        os.makedirs(self.kc.dir)
 
     # -- plumbing -------------------------------------------------------
 
@@ -193,6 +209,7 @@ class Stage:
                 self.stop(proc)
             except Exception as exc:
                 print('cleanup: stopping %s: %s' % (proc.stage_name, exc))
+        self.kc.cleanup()
         for name in self.databases:
             try:
                 self.sql(None, 'DROP DATABASE IF EXISTS `%s`' % self.db[name])
@@ -210,15 +227,30 @@ class Stage:
 
     # -- configuration --------------------------------------------------
 
-    def nova_conf(self, name, cell, host, database, paste=None):
+    def nova_conf(self, name, cell, host, database, paste=None,
+                  real_cinder=False, service_token=True):
+        """nova.conf of a service; with ``real_cinder`` its block storage
+        is the real Cinder of the catalog, called with a [service_user]
+        token, and an API authenticates with keystonemiddleware."""
         state = os.path.join(self.dir, name)
         os.makedirs(state, exist_ok=True)
         path = os.path.join(state, 'nova.conf')
+        template = NOVA_CONF
+        if real_cinder:
+            template = template.replace(STANDIN_CINDER_NOVA,
+                                        REAL_CINDER_NOVA % {
+                                            'auth_url': self.kc.auth_url,
+                                            'password':
+                                                keystone_cinder.PASSWORD,
+                                            'region':
+                                                keystone_cinder.REGION,
+                                            'send': str(
+                                                service_token).lower()})
         with open(path, 'w') as f:
             if database:
                 f.write(NOVA_DB_CONF % {'api_db': self.db_url('api'),
                                         'db': self.db_url(database)})
-            f.write(NOVA_CONF % {
+            f.write(template % {
                 'host': host, 'state': state,
                 'log_file': os.path.join(state, 'nova.log'),
                 'transport_url': self.transport_url(cell),
@@ -230,9 +262,16 @@ class Stage:
             })
         return path
 
-    def detach_ext_conf(self, name, upgrade_levels=None):
+    def detach_ext_conf(self, name, upgrade_levels=None, real_cinder=False):
         path = os.path.join(self.dir, name)
-        text = DETACH_EXT_CONF % {
+        template = DETACH_EXT_CONF
+        if real_cinder:
+            template = template.replace(STANDIN_CINDER_DETACH_EXT,
+                                        REAL_CINDER_DETACH_EXT % {
+                                            'auth_url': self.kc.auth_url,
+                                            'password':
+                                                keystone_cinder.PASSWORD})
+        text = template % {
             'transport_url': self.transport_url('cell1'),
             'db': self.db_url('cell1'), 'api_db': self.db_url('api'),
             'cinder': 'http://127.0.0.1:%d/v3/%%(project_id)s'
@@ -243,18 +282,20 @@ class Stage:
             f.write(text)
         return path
 
-    def paste_ini(self, name, detach_ext_conf):
+    def paste_ini(self, name, detach_ext_conf, keystone=False):
         """Nova's api-paste.ini with detach_ext right before the final app
-        of the v2.1 pipelines (README, "Drop-in for a Nova + Cinder
-        cloud"); Nova 34 has only the keystone pipeline, so detach_ext's
-        noauth2 filter stands in for keystonemiddleware's authtoken (it
-        sets the same identity headers keystonecontext reads)."""
+        of the v2.1 pipelines (doc/source/install/nova.rst, "Drop-in for
+        a Nova + Cinder cloud"); Nova 34 has only the keystone pipeline,
+        so unless ``keystone`` detach_ext's noauth2 filter stands in for
+        keystonemiddleware's authtoken (it sets the same identity headers
+        keystonecontext reads)."""
         out = []
         with open(NOVA_PASTE) as f:
             for line in f.read().splitlines():
                 if line.startswith('keystone = ') and \
                         line.endswith(' osapi_compute_app_v21'):
-                    line = line.replace(' authtoken ', ' stage_noauth ')
+                    if not keystone:
+                        line = line.replace(' authtoken ', ' stage_noauth ')
                     if not self.args.control:
                         line = line.replace(
                             ' osapi_compute_app_v21',
@@ -286,6 +327,12 @@ class Stage:
                              '.*', '.*', '.*')
         log('databases %s and vhosts %s created'
             % (', '.join(self.db.values()), ', '.join(self.vhost.values())))
+        # Keystone's and Cinder's databases are built beside Nova's.
+        self.kc.create_backing()
+        pool = futures.ThreadPoolExecutor(2)
+        kc_jobs = [pool.submit(self.kc.setup_keystone),
+                   pool.submit(self.kc.setup_cinder)]
+        pool.shutdown(wait=False)
 
         port_file = os.path.join(self.dir, 'cinder.port')
         self.start('cinder-standin', [sys.executable, '-m',
@@ -311,6 +358,15 @@ class Stage:
         self.auto_conf = self.detach_ext_conf('detach_ext-auto.conf', 'auto')
         self.auto_paste = self.paste_ini('api-paste-auto.ini',
                                          self.auto_conf)
+        self.conf['compute-kc'] = self.nova_conf(
+            'compute-kc', 'cell1', REAL_HOST, None, real_cinder=True)
+        self.conf['compute-kc-plain'] = self.nova_conf(
+            'compute-kc-plain', 'cell1', PLAIN_HOST, None, real_cinder=True,
+            service_token=False)
+        self.keystone_conf = self.detach_ext_conf(
+            'detach_ext-keystone.conf', real_cinder=True)
+        self.keystone_paste = self.paste_ini(
+            'api-paste-keystone.ini', self.keystone_conf, keystone=True)
 
         manage = [os.path.join(BIN, 'nova-manage'), '--config-file']
         self.run(manage + [self.conf['api'], 'api_db', 'sync'])
@@ -335,6 +391,11 @@ class Stage:
         log('Nova databases built with nova-manage (api, cell0, %s)'
             % ', '.join(CELLS))
 
+        for job in kc_jobs:
+            job.result()
+        self.kc.start_keystone(wait=False)
+        self.kc.start_cinder()
+
         for cell in CELLS:
             self.start('conductor-' + cell, [
                 os.path.join(BIN, 'nova-conductor'), '--config-file',
@@ -342,17 +403,33 @@ class Stage:
             self.start('compute-' + cell, [
                 os.path.join(BIN, 'nova-compute'), '--config-file',
                 self.conf['compute-' + cell]])
+        for name in ('compute-kc', 'compute-kc-plain'):
+            self.start(name, [os.path.join(BIN, 'nova-compute'),
+                              '--config-file', self.conf[name]])
+        self.kc.wait_http('keystone', self.kc.auth_url)
+        self.kc.populate_keystone()
+        self.kc.wait_cinder()
+        log('Keystone and Cinder up (tests/cinder_stage/services.py)')
         self.api_url = self.start_api('api', self.paste)
+        self.keystone_api_url = self.start_api(
+            'api-keystone', self.keystone_paste,
+            port=self.keystone_api_port, real_cinder=True)
         for cell in CELLS:
             for binary, host in (('nova-conductor', 'conductor-' + cell),
                                  ('nova-compute', COMPUTE_HOSTS[cell])):
                 self.wait_service(cell, binary, host)
-        log('nova-conductor and nova-compute (fake driver) up in %s'
-            % ', '.join(CELLS))
+        self.wait_service('cell1', 'nova-compute', REAL_HOST, 'compute-kc')
+        self.wait_service('cell1', 'nova-compute', PLAIN_HOST,
+                          'compute-kc-plain')
+        log('nova-conductor and nova-compute (fake driver) up in %s, and '
+            'nova-computes %s and %s (real Cinder)'
+            % (', '.join(CELLS), REAL_HOST, PLAIN_HOST))
 
-    def start_api(self, name, paste, nova_extra=''):
-        port = free_port()
-        conf = self.nova_conf(name, 'cell1', name, 'cell0', paste)
+    def start_api(self, name, paste, nova_extra='', port=None,
+                  real_cinder=False):
+        port = port or free_port()
+        conf = self.nova_conf(name, 'cell1', name, 'cell0', paste,
+                              real_cinder)
         with open(conf, 'a') as f:
             f.write(nova_extra)
         # Nova parses sys.argv as its own command line (config.parse_args),
@@ -378,15 +455,17 @@ class Stage:
             if proc.poll() is not None:
                 raise SystemExit('%s exited:\n%s' % (
                     proc.stage_name, self.log_tail(proc.stage_name)))
-            return requests.get(proc.url + '/v2.1', timeout=5).ok
+            # 401: the pipeline is up, with keystonemiddleware in it.
+            return requests.get(proc.url + '/v2.1',
+                                timeout=5).status_code in (200, 401)
         try:
             wait_for(up, 120, 'Nova API %s' % proc.stage_name)
         except SystemExit as exc:
             raise RuntimeError(str(exc))
 
-    def wait_service(self, cell, binary, host):
+    def wait_service(self, cell, binary, host, name=None):
         proc = next(p for p in self.procs if p.stage_name == (
-            binary.replace('nova-', '') + '-' + cell))
+            name or binary.replace('nova-', '') + '-' + cell))
 
         def up():
             if proc.poll() is not None:
@@ -733,9 +812,104 @@ class Stage:
             '%d difference(s) (service heartbeat fields not compared)'
             % len(diffs))
 
+    def real_cinder_detach(self, host):
+        """A server of ``host`` with a volume attached at the real Cinder
+        (as Nova attaches it), detached by a member through the Nova API
+        with keystonemiddleware; waits until nova-compute is done.
+
+        :returns: (server, request id, what is missing for a detach
+            finished at Cinder).
+        """
+        kc = self.kc
+        server = {'cell': 'cell1', 'name': 'srv-' + host,
+                  'uuid': str(uuid.uuid4()), 'host': host,
+                  'vm_state': 'active', 'power_state': 1,
+                  'project_id': kc.project['demo'],
+                  'user_id': kc.user['demo'],
+                  'image_ref': '155d900f-4e14-4e4c-a73d-069cbf4541e6'}
+        server['volume_id'] = kc.create_volume()
+        server['attachment_id'], server['connection_info'] = kc.attach(
+            server['volume_id'], server['uuid'], host)
+        spec = os.path.join(self.dir, 'servers-%s.json' % host)
+        with open(spec, 'w') as f:
+            json.dump([server], f)
+        self.run([sys.executable, '-m', 'tests.nova.nova_side',
+                  '--config-file', self.conf['api'], 'seed', spec])
+        from novaclient import client as nova_client
+        nova = nova_client.Client('2.89', session=kc.demo,
+                                  region_name=keystone_cinder.REGION)
+        result = nova.volumes.delete_server_volume(server['uuid'],
+                                                   server['volume_id'])
+        request_id = (getattr(result, 'request_ids', None) or [None])[0]
+        deadline = time.monotonic() + WAIT
+        while True:
+            # An Error event is written last: read it before the rest.
+            failed = any(e[2] == 'Error' for e in self.events(server))
+            missing = []
+            volume = kc.volume(server['volume_id'])
+            if volume['status'] != 'available' or volume['attachments']:
+                missing.append('volume %s at Cinder' % volume['status'])
+            if kc.attachment_exists(server['attachment_id']):
+                missing.append('attachment still at Cinder')
+            if not self.bdm_deleted(server):
+                missing.append('BDM not soft-deleted')
+            events = self.events(server)
+            if not any(e[1] == 'compute_detach_volume' and
+                       e[2] == 'Success' for e in events):
+                missing.append('no compute_detach_volume Success (%s)'
+                               % (events,))
+            if not missing or failed or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        if not self.answered_by_detach_ext(server, request_id,
+                                           api='api-keystone'):
+            missing.append('no detach_ext cast line in the Nova API log')
+        return server, request_id, missing
+
+    def check_real_cinder(self):
+        """A member's detach through a Nova API with keystonemiddleware,
+        finished by a nova-compute against the real Cinder with its own
+        [service_user] token (Cinder refuses a plain user's delete of a
+        connected attachment, bug #2004555)."""
+        server, request_id, missing = self.real_cinder_detach(REAL_HOST)
+        self.results.record(
+            "a member's detach through Nova's API with keystonemiddleware"
+            ', finished by nova-compute against the real Cinder with its '
+            '[service_user] token (volume available, attachment gone, '
+            'mapping deleted)', not missing,
+            '; '.join(missing) or 'request %s' % request_id)
+
+    def check_real_cinder_control(self):
+        """The negative control: a nova-compute without a service token
+        is refused by Cinder, so the check above can fail.  (Nova leaves
+        the volume detaching then: it rolls back only a failed unplug.)"""
+        server, request_id, missing = self.real_cinder_detach(PLAIN_HOST)
+        volume = self.kc.volume(server['volume_id'])
+        problems = []
+        if volume['status'] == 'available':
+            problems.append('volume available')
+        if not self.kc.attachment_exists(server['attachment_id']):
+            problems.append('attachment gone at Cinder')
+        if self.bdm_deleted(server):
+            problems.append('BDM deleted')
+        if not any(e[2] == 'Error' for e in self.events(server)):
+            problems.append('no Error event (%s)' % (self.events(server),))
+        guard = 'Attachment connected to vm %s' % server['uuid']
+        logs = os.path.join(self.kc.dir, 'cinder-logs')
+        if not any(guard in self.kc.log_text(os.path.join(
+                'cinder-logs', name)) for name in os.listdir(logs)):
+            problems.append("Cinder's guard did not log %r" % guard)
+        self.results.record(
+            'negative control: a nova-compute with send_service_user_token '
+            '= false is refused by Cinder (ConflictNovaUsingAttachment: '
+            'attachment and mapping kept, the event Error)', not problems,
+            '; '.join(problems) or 'volume left %s by Nova'
+            % volume['status'])
+
     def run_checks(self):
         for check in (self.check_detaches, self.check_shelved,
-                      self.check_wire):
+                      self.check_real_cinder,
+                      self.check_real_cinder_control, self.check_wire):
             try:
                 check()
             except Exception:
@@ -857,6 +1031,42 @@ disable_compute_service_check_for_ffu = true
 api_paste_config = %(paste)s
 """
 
+# nova.conf's [cinder] for the stand-in, and what replaces it for the real
+# Cinder (real_cinder): the catalog of the user's token, Nova's
+# [service_user] token on every call, keystonemiddleware in the API.
+STANDIN_CINDER_NOVA = """\
+[cinder]
+endpoint_template = %(cinder)s
+http_retries = 0
+"""
+
+REAL_CINDER_NOVA = """\
+[cinder]
+os_region_name = %(region)s
+http_retries = 0
+
+[service_user]
+send_service_user_token = %(send)s
+auth_type = password
+auth_url = %(auth_url)s
+username = nova
+password = %(password)s
+user_domain_name = Default
+project_name = service
+project_domain_name = Default
+
+[keystone_authtoken]
+www_authenticate_uri = %(auth_url)s
+auth_url = %(auth_url)s
+auth_type = password
+username = nova
+password = %(password)s
+user_domain_name = Default
+project_name = service
+project_domain_name = Default
+service_token_roles_required = true
+"""
+
 DETACH_EXT_CONF = """\
 [DEFAULT]
 transport_url = %(transport_url)s
@@ -876,6 +1086,34 @@ endpoint_override = %(cinder)s
 
 [compute_rpc]
 cast_retry = 2
+"""
+
+
+# detach_ext.conf's [cinder] for the stand-in, and for the real Cinder.
+STANDIN_CINDER_DETACH_EXT = """\
+[cinder]
+endpoint_override = %(cinder)s
+"""
+
+REAL_CINDER_DETACH_EXT = """\
+[cinder]
+auth_type = password
+auth_url = %(auth_url)s
+username = detach-ext-cinder
+password = %(password)s
+user_domain_name = Default
+project_name = service
+project_domain_name = Default
+
+[service_user]
+send_service_user_token = true
+auth_type = password
+auth_url = %(auth_url)s
+username = detach-ext
+password = %(password)s
+user_domain_name = Default
+project_name = service
+project_domain_name = Default
 """
 
 

@@ -19,9 +19,13 @@ EXPECTED = {
     ('oslo.config.opts.defaults', 'detach_ext'),
     ('oslo.policy.policies', 'detach_ext'),
     ('oslo.policy.enforcer', 'detach_ext'),
+    ('oslo.middleware.healthcheck', 'detach_ext_database'),
+    ('oslo.middleware.healthcheck', 'detach_ext_message_bus'),
+    ('sqlalchemy.plugins', 'detach_ext_pool'),
     ('console_scripts', 'detach-ext-api'),
     ('console_scripts', 'detach-ext-compute'),
     ('console_scripts', 'detach-ext-manage'),
+    ('console_scripts', 'detach-ext-status'),
 }
 
 
