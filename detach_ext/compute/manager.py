@@ -4,6 +4,7 @@ import datetime
 import time
 import traceback
 
+from oslo_db import exception as db_exc
 from oslo_log import log as logging
 import oslo_messaging
 from oslo_utils import timeutils
@@ -155,6 +156,17 @@ class ComputeManager:
             changed = self._finish(context, bdm, attachment_id, action_id,
                                    event_id)
         except Exception as exc:
+            if isinstance(exc, db_exc.DBError) and self._took_effect(
+                    context, bdm):
+                # The completion's COMMIT went through and its answer was
+                # lost (a retry then met the work done, or a cluster that
+                # was losing a node): nothing to roll back.
+                LOG.warning('Finishing the detach of volume %(volume)s '
+                            'raised %(error)s, but it took effect: its '
+                            'mapping is gone.', dict(log, error=exc),
+                            instance_uuid=instance_uuid)
+                self.notifier.detach(context, instance, volume_id, 'end')
+                return True
             LOG.exception('Detaching volume %(volume)s failed; rolling it '
                           'back to in-use.', log,
                           instance_uuid=instance_uuid)
@@ -178,6 +190,18 @@ class ComputeManager:
                  instance_uuid=instance_uuid)
         self.notifier.detach(context, instance, volume_id, 'end')
         return True
+
+    def _took_effect(self, context, bdm):
+        """Whether a completion that raised a database error was made all
+        the same (its mapping is gone), read back as the API reads back a
+        begin whose COMMIT's answer was lost."""
+        try:
+            return self.db.detach_finished(context, bdm.id)
+        except Exception:
+            LOG.exception('Could not read back whether the detach of volume '
+                          '%s took effect.', bdm.volume_id,
+                          instance_uuid=bdm.instance_uuid)
+            return False
 
     def _finish(self, context, bdm, attachment_id, action_id, event_id):
         """The volume service's part and the mapping; True if this call

@@ -6,6 +6,7 @@ two deployments (or two tests) in one process never share an engine.
 """
 
 
+import contextlib
 import os
 import select
 import socket
@@ -232,6 +233,9 @@ class Database:
         self.ctxmgr.append_on_engine_create(_begin_sqlite_immediately)
         self._commit_outcome_timeout = (
             conf.detach_ext_database.commit_outcome_timeout)
+        # Whether the database is a Galera cluster (_causal); found out on
+        # first use.
+        self._galera = None
         self._reflected = None
         self._lookup = None
         self._begin = None
@@ -336,28 +340,95 @@ class Database:
         Each try is a transaction on a new connection that first locks the
         volume's row: on the database node of the unknown COMMIT that waits
         for its transaction to end, so the action read next is its outcome.
-        A try that loses its connection (or times out) is made again until
-        ``[detach_ext_database] commit_outcome_timeout``.
+        On a Galera node the reads are causal (:meth:`_causal`): a write
+        set the cluster took from a node that then died is applied before
+        they look.  A try that loses its connection (or times out, as a
+        causal read does while the cluster has no primary component) is
+        made again until ``[detach_ext_database] commit_outcome_timeout``.
 
         :raises oslo_db.exception.DBError: the database could not be asked
             in that time.
         """
-        deadline = time.monotonic() + self._commit_outcome_timeout
         volumes = models.Volume.__table__
         actions = models.InstanceAction.__table__
+
+        def ask(conn):
+            conn.execute(sa.select(volumes.c.status).where(
+                volumes.c.id == volume_id).with_for_update())
+            return conn.execute(sa.select(actions.c.id).where(
+                actions.c.instance_uuid == instance_uuid,
+                actions.c.request_id == context.request_id,
+                actions.c.deleted == 0)).first() is not None
+        return self._read_back(context, ask)
+
+    def detach_finished(self, context, bdm_id):
+        """Whether a mapping is gone, read as :meth:`detach_begin_committed`
+        reads (a lock on its row, causal on Galera, again within
+        ``commit_outcome_timeout``): after a completion whose COMMIT's
+        outcome is unknown.
+
+        :raises oslo_db.exception.DBError: the database could not be asked
+            in that time.
+        """
+        bdms = models.BlockDeviceMapping.__table__
+
+        def ask(conn):
+            deleted = conn.execute(sa.select(bdms.c.deleted).where(
+                bdms.c.id == bdm_id).with_for_update()).scalar()
+            return deleted is None or deleted != 0
+        return self._read_back(context, ask)
+
+    def _read_back(self, context, ask):
+        deadline = time.monotonic() + self._commit_outcome_timeout
         while True:
             try:
                 with self.ctxmgr.writer.connection.using(context) as conn:
-                    conn.execute(sa.select(volumes.c.status).where(
-                        volumes.c.id == volume_id).with_for_update())
-                    return conn.execute(sa.select(actions.c.id).where(
-                        actions.c.instance_uuid == instance_uuid,
-                        actions.c.request_id == context.request_id,
-                        actions.c.deleted == 0)).first() is not None
+                    with self._causal(conn):
+                        return ask(conn)
             except db_exc.DBConnectionError:
                 if time.monotonic() >= deadline:
                     raise
                 time.sleep(0.2)
+
+    @contextlib.contextmanager
+    def _causal(self, conn):
+        """On a Galera node, make the reads, updates and deletes run on
+        ``conn`` inside the block wait until the node has applied every
+        write set the cluster committed before them (``wsrep_sync_wait``
+        3); elsewhere nothing.
+
+        Without it a node serves what it has applied so far: a row another
+        node inserted a moment ago may not be there yet (an UPDATE of it
+        then matches nothing), and neither may the last write set of a node
+        that died.  Only where that matters (the read-backs of unknown
+        COMMITs, the worker's completion); the API's own path stays as it
+        is.
+        """
+        if not self._is_galera(conn):
+            yield
+            return
+        conn.exec_driver_sql('SET SESSION wsrep_sync_wait = 3')
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):
+                conn.exec_driver_sql(
+                    'SET SESSION wsrep_sync_wait = @@global.wsrep_sync_wait')
+
+    def _is_galera(self, conn):
+        if self._galera is None:
+            if conn.dialect.name != 'mysql':
+                self._galera = False
+            else:
+                try:
+                    self._galera = bool(conn.exec_driver_sql(
+                        'SELECT @@wsrep_on').scalar())
+                except db_exc.DBConnectionError:
+                    raise
+                except db_exc.DBError:
+                    # MySQL without Galera has no such variable.
+                    self._galera = False
+        return self._galera
 
     def _begin_statements(self, dialect):
         if self._begin is None:
@@ -563,13 +634,18 @@ class Database:
         ``detaching`` to ``available``, or back to ``in-use`` while another
         live mapping still holds it (a multiattach volume, Cinder's rule).
 
+        On a Galera node its statements are causal (:meth:`_causal`): the
+        event, inserted through another node a moment ago, is there to be
+        finished.
+
         :returns: False, with nothing changed, when the volume was not
             ``detaching`` or the mapping was gone already (a duplicate).
         """
         now = timeutils.utcnow()
         bdms = models.BlockDeviceMapping
         try:
-            with self.ctxmgr.writer.using(context) as session:
+            with self.ctxmgr.writer.using(context) as session, \
+                    self._causal(session.connection()):
                 if volume_id is not None:
                     others = session.execute(
                         sa.select(sa.func.count()).select_from(bdms).where(

@@ -3,6 +3,7 @@
 import datetime
 import types
 
+from oslo_db import exception as db_exc
 import testtools
 
 from detach_ext.compute import manager
@@ -142,6 +143,35 @@ class TestManager(testtools.TestCase):
         self.assertEqual([], db.destroyed)
         self.assertEqual('OSError: device busy', db.faults[0]['message'])
         self.assertEqual('h1', db.faults[0]['host'])
+
+    def lost_completion(self, took_effect):
+        """A completion whose COMMIT raised (its answer lost); the read
+        back finds the mapping gone or not."""
+        db, volumes = FakeDB(_bdm()), FakeVolumes('detaching')
+        real = db.detach_finish
+
+        def detach_finish(*args, **kwargs):
+            if took_effect:
+                real(*args, **kwargs)
+            raise db_exc.DBConnectionError()
+        db.detach_finish = detach_finish
+        db.detach_finished = lambda context, bdm_id: took_effect
+        done = manager.ComputeManager('h1', db, volumes).detach_volume(
+            CONTEXT, INSTANCE, 'v1')
+        return db, volumes, done
+
+    def test_completion_that_took_effect_is_not_rolled_back(self):
+        db, volumes, _done = self.lost_completion(took_effect=True)
+        self.assertEqual('available', volumes.status)
+        self.assertEqual([], db.faults)
+        self.assertEqual([['compute_detach_volume', 'h1', 'Success']],
+                         db.events)
+
+    def test_completion_that_did_not_is_rolled_back(self):
+        db, volumes, _done = self.lost_completion(took_effect=False)
+        self.assertEqual('in-use', volumes.status)
+        self.assertEqual('Error', db.events[0][2])
+        self.assertEqual(1, len(db.faults))
 
     def test_init_host_finishes_what_was_left_detaching(self):
         db, volumes = FakeDB(_bdm()), FakeVolumes('detaching')
