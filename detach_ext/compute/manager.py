@@ -137,12 +137,13 @@ class ComputeManager:
         """Unplug, then finish at the volume service and drop the mapping.
 
         The steps are ordered so that every crash point leaves a state
-        :meth:`repair` recognises: the event is recorded first; with the
-        ``local`` backend the volume status, the mapping and the event's
-        result change in one transaction; with Cinder the mapping is
-        dropped (with the event's result) right after Cinder's detach, and
-        a crash between the two leaves a live mapping of an ``available``
-        volume.
+        :meth:`repair` recognises, and a database error is treated as one
+        (nothing is rolled back for it): the event is recorded first; with
+        the ``local`` backend the volume status, the mapping and the
+        event's result change in one transaction; with Cinder the mapping
+        is dropped (with the event's result) right after Cinder's detach,
+        and a crash between the two leaves a live mapping of an
+        ``available`` volume.
         """
         instance_uuid = instance['uuid']
         volume_id = bdm.volume_id
@@ -155,18 +156,25 @@ class ComputeManager:
                                       instance_uuid, bdm.device_name)
             changed = self._finish(context, bdm, attachment_id, action_id,
                                    event_id)
-        except Exception as exc:
-            if isinstance(exc, db_exc.DBError) and self._took_effect(
-                    context, bdm):
-                # The completion's COMMIT went through and its answer was
-                # lost (a retry then met the work done, or a cluster that
-                # was losing a node): nothing to roll back.
+        except db_exc.DBError as exc:
+            # The database failed the completion, not the detach: the API
+            # answered 202, so the volume is never rolled back for it.
+            if self._took_effect(context, bdm):
+                # The COMMIT went through and its answer was lost (a retry
+                # then met the work done, or a cluster losing a node).
                 LOG.warning('Finishing the detach of volume %(volume)s '
                             'raised %(error)s, but it took effect: its '
                             'mapping is gone.', dict(log, error=exc),
                             instance_uuid=instance_uuid)
                 self.notifier.detach(context, instance, volume_id, 'end')
                 return True
+            LOG.warning('Finishing the detach of volume %(volume)s met a '
+                        'database error (%(error)s); it stays as it is, '
+                        'with its action and open event, for the repair of '
+                        'this host to finish.', dict(log, error=exc),
+                        instance_uuid=instance_uuid)
+            return False
+        except Exception as exc:
             LOG.exception('Detaching volume %(volume)s failed; rolling it '
                           'back to in-use.', log,
                           instance_uuid=instance_uuid)

@@ -167,11 +167,22 @@ class TestManager(testtools.TestCase):
         self.assertEqual([['compute_detach_volume', 'h1', 'Success']],
                          db.events)
 
-    def test_completion_that_did_not_is_rolled_back(self):
+    def test_completion_that_did_not_is_left_to_the_repair(self):
+        # The API answered 202: a database error is no reason to roll the
+        # volume back; it stays as it is, its event open.
         db, volumes, _done = self.lost_completion(took_effect=False)
-        self.assertEqual('in-use', volumes.status)
-        self.assertEqual('Error', db.events[0][2])
-        self.assertEqual(1, len(db.faults))
+        self.assertEqual('available', volumes.status)  # Cinder's part done
+        self.assertEqual([], db.faults)
+        self.assertEqual([['compute_detach_volume', 'h1', None]], db.events)
+        db.detach_finish = db.__class__.detach_finish.__get__(db)
+        db.actions_since = lambda *args: [types.SimpleNamespace(
+            id=9, request_id='req-1', start_time=datetime.datetime(2026, 1, 1),
+            events=[types.SimpleNamespace(
+                id=1, event='compute_detach_volume', finish_time=None)])]
+        # The repair then drops the mapping (the worker's event is open).
+        self.assertEqual(1, manager.ComputeManager('h1', db,
+                                                   volumes).repair())
+        self.assertEqual([3], db.destroyed)
 
     def test_init_host_finishes_what_was_left_detaching(self):
         db, volumes = FakeDB(_bdm()), FakeVolumes('detaching')
