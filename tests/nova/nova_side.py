@@ -6,7 +6,8 @@
 ``seed`` creates servers the way Nova's own objects store them: for each
 entry of SPEC (a JSON list) an Instance in its cell, a volume
 BlockDeviceMapping with a new-style attachment id (and the entry's
-``connection_info`` if it has one), and the InstanceMapping in the API
+``connection_info`` if it has one; the root device, boot index 0, with
+``root``), and the InstanceMapping in the API
 database.  ``primitive`` prints the Instance primitive Nova's
 API casts for a detach of a server (``API().get`` with ``device_metadata``
 and the host's services loaded, then ``obj_to_primitive()``).
@@ -71,7 +72,9 @@ def seed(ctxt, spec):
                 volume_id=entry['volume_id'],
                 attachment_id=entry['attachment_id'],
                 source_type='volume', destination_type='volume',
-                device_name='/dev/vdb', boot_index=None, volume_size=1,
+                # The entry's ``root``: the boot volume (boot index 0).
+                device_name='/dev/vda' if entry.get('root') else '/dev/vdb',
+                boot_index=0 if entry.get('root') else None, volume_size=1,
                 disk_bus='virtio', device_type='disk',
                 delete_on_termination=False,
                 # What Cinder answered the attachment update with (a real

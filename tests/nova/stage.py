@@ -906,10 +906,278 @@ class Stage:
             '; '.join(problems) or 'volume left %s by Nova'
             % volume['status'])
 
+    # -- the real Cinder: the cases of tests/cinder_stage inside Nova ----
+
+    def real_server(self, name, host=REAL_HOST, vm_state='active',
+                    volume_id=None, multiattach=False, root=False,
+                    attach=True):
+        """A server of the demo project with a volume of the real Cinder,
+        attached as Nova attaches it (a shelved offloaded server without
+        a connector), or with ``attach=False`` only mapped (its
+        attachment id unknown to Cinder); seeded by
+        :meth:`seed_real_cinder_servers`."""
+        kc = self.kc
+        server = {'cell': 'cell1', 'name': name, 'uuid': str(uuid.uuid4()),
+                  'host': host, 'vm_state': vm_state,
+                  'power_state': 4 if vm_state == 'shelved_offloaded'
+                  else 1,
+                  'project_id': kc.project['demo'],
+                  'user_id': kc.user['demo'], 'root': root,
+                  'image_ref': '155d900f-4e14-4e4c-a73d-069cbf4541e6'}
+        server['volume_id'] = volume_id or kc.create_volume(multiattach)
+        if attach:
+            server['attachment_id'], server['connection_info'] = \
+                kc.attach(server['volume_id'], server['uuid'], host)
+        else:
+            server['attachment_id'] = str(uuid.uuid4())
+        return server
+
+    def seed_real_cinder_servers(self):
+        """The servers of the checks below, with one nova_side run."""
+        first = self.real_server('srv-multiattach-1', multiattach=True)
+        self.real = {
+            'multiattach': first,
+            'multiattach-other': self.real_server(
+                'srv-multiattach-2', volume_id=first['volume_id']),
+            'available': self.real_server('srv-available', attach=False),
+            'root': self.real_server('srv-root', root=True),
+            'shelved': self.real_server('srv-shelved-kc', host=None,
+                                        vm_state='shelved_offloaded'),
+            'cinder-down': self.real_server('srv-cinder-down'),
+        }
+        spec = os.path.join(self.dir, 'servers-real-cinder.json')
+        with open(spec, 'w') as f:
+            json.dump(list(self.real.values()), f)
+        self.run([sys.executable, '-m', 'tests.nova.nova_side',
+                  '--config-file', self.conf['api'], 'seed', spec])
+        log('%d servers seeded with volumes of the real Cinder (a '
+            'multiattach volume on two, one only mapped, a root volume, a '
+            'shelved offloaded server)' % len(self.real))
+
+    def kc_delete(self, server, token=None, version=None):
+        """The member's DELETE through api-keystone with a real Keystone
+        token."""
+        headers = {'X-Auth-Token': token or self.kc.demo.get_token(),
+                   'Accept': 'application/json'}
+        if version:
+            headers['OpenStack-API-Version'] = 'compute %s' % version
+        return requests.delete(
+            '%s/v2.1/%s/servers/%s/os-volume_attachments/%s'
+            % (self.keystone_api_url, self.kc.project['demo'],
+               server['uuid'], server['volume_id']),
+            headers=headers, timeout=60)
+
+    def real_state(self, server):
+        """What a detach may change, at Cinder and in Nova's cell."""
+        volume = self.kc.volume(server['volume_id'])
+        return {
+            'status': volume['status'],
+            'attachments': sorted(a['attachment_id']
+                                  for a in volume['attachments']),
+            'mappings': self.sql(
+                'cell1', 'SELECT id, deleted, attachment_id FROM '
+                'block_device_mapping WHERE instance_uuid=%s ORDER BY id',
+                (server['uuid'],)),
+            'instance': self.sql(
+                'cell1', 'SELECT vm_state, task_state FROM instances '
+                'WHERE uuid=%s', (server['uuid'],)),
+            'actions': self.sql(
+                'cell1', 'SELECT COUNT(*) FROM instance_actions WHERE '
+                'instance_uuid=%s', (server['uuid'],))[0][0],
+        }
+
+    def real_finished(self, server, others=()):
+        """What is still missing for a detach nova-compute finished at
+        the real Cinder (empty when done).
+
+        :param others: attachment ids of other servers the volume keeps.
+        """
+        missing = []
+        volume = self.kc.volume(server['volume_id'])
+        expected = 'in-use' if others else 'available'
+        if volume['status'] != expected:
+            missing.append('volume %s at Cinder, not %s'
+                           % (volume['status'], expected))
+        kept = sorted(a['attachment_id'] for a in volume['attachments'])
+        if kept != sorted(others):
+            missing.append('Cinder attachments %s, not %s'
+                           % (kept, sorted(others)))
+        if self.kc.attachment_exists(server['attachment_id']):
+            missing.append('attachment still at Cinder')
+        if not self.bdm_deleted(server):
+            missing.append('BDM not soft-deleted')
+        events = self.events(server)
+        if not any(e[1] == 'compute_detach_volume' and e[2] == 'Success'
+                   for e in events):
+            missing.append('no compute_detach_volume Success (%s)'
+                           % (events,))
+        return missing
+
+    def real_202_finished(self, server, others=(), token=None):
+        """DELETE through api-keystone, then wait for nova-compute.
+
+        :returns: (what is missing, the request id).
+        """
+        r = self.kc_delete(server, token=token)
+        request_id = r.headers.get('x-openstack-request-id')
+        if r.status_code != 202:
+            return ['answer %s %s' % (r.status_code, r.text[:300])], \
+                request_id
+        deadline = time.monotonic() + WAIT
+        while True:
+            # An Error event is written last: read it before the rest.
+            failed = any(e[2] == 'Error' for e in self.events(server))
+            missing = self.real_finished(server, others)
+            if not missing or failed or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        if not self.answered_by_detach_ext(server, request_id,
+                                           api='api-keystone'):
+            missing.append('no detach_ext cast line in the Nova API log')
+        return missing, request_id
+
+    def real_refused(self, name, server, status, fault, message=None):
+        """A refused DELETE through api-keystone: the answer, and nothing
+        changed at Cinder or in Nova's database."""
+        before = self.real_state(server)
+        r = self.kc_delete(server)
+        time.sleep(1)  # a cast, had there been one, would have been heard
+        after = self.real_state(server)
+        problems = []
+        if r.status_code != status:
+            problems.append('answer %s, not %s' % (r.status_code, status))
+        try:
+            body = r.json()
+            if fault not in body:
+                problems.append('fault %s, not %s' % (list(body), fault))
+            elif message and message not in body[fault].get('message', ''):
+                problems.append('message %r, not %r'
+                                % (body[fault].get('message'), message))
+        except ValueError:
+            problems.append('not JSON: %r' % r.text[:200])
+        if after != before:
+            problems.append('changed: %s -> %s' % (before, after))
+        self.results.record(name, not problems, '; '.join(problems) or
+                            '%s %s; volume %s at Cinder, unchanged' % (
+                                r.status_code, r.text[:200],
+                                after['status']))
+
+    def check_real_multiattach(self):
+        first = self.real['multiattach']
+        second = self.real['multiattach-other']
+        volume = self.kc.volume(first['volume_id'])
+        if not volume['multiattach'] or len(volume['attachments']) != 2:
+            self.results.record('real Cinder: multiattach volume attached '
+                                'to two servers', False,
+                                json.dumps(volume)[:300])
+            return
+        missing, request_id = self.real_202_finished(
+            first, others=[second['attachment_id']])
+        if self.bdm_deleted(second):
+            missing.append("the other server's mapping deleted")
+        if not self.kc.attachment_exists(second['attachment_id']):
+            missing.append("the other server's attachment gone at Cinder")
+        self.results.record(
+            'real Cinder through api-keystone: one of two servers of a '
+            'multiattach volume detached (finished by nova-compute %s): '
+            "the volume in-use with the other's attachment, the other's "
+            'mapping kept' % REAL_HOST, not missing, '; '.join(missing) or
+            'request %s; volume in-use with attachment %s only'
+            % (request_id, second['attachment_id']))
+
+    def check_real_available(self):
+        message = 'Invalid volume: already detached'
+        if self.args.control:
+            # Nova 34 asks Cinder to begin detaching and passes its
+            # refusal on (doc/source/reference/message.rst).
+            message = "Volume status must be 'in-use'"
+        self.real_refused(
+            'real Cinder through api-keystone: a volume already available '
+            "at Cinder (its mapping live in Nova's database): 400 %s, "
+            'nothing changed' % message, self.real['available'], 400,
+            'badRequest', message)
+
+    def check_real_root(self):
+        # The contract's 403; Nova 34 answers 400 (reference/message.rst).
+        status, fault = (400, 'badRequest') if self.args.control else (
+            403, 'forbidden')
+        self.real_refused(
+            'real Cinder through api-keystone: the root volume (boot index '
+            '0): %d, nothing changed' % status, self.real['root'], status,
+            fault)
+
+    def check_real_shelved(self):
+        server = self.real['shelved']
+        r = self.kc_delete(server, version='2.20')
+        missing = []
+        if r.status_code != 202:
+            missing.append('answer %s %s' % (r.status_code, r.text[:300]))
+        else:
+            volume = self.kc.volume(server['volume_id'])
+            if volume['status'] != 'available' or volume['attachments']:
+                missing.append('volume %s at Cinder' % volume['status'])
+            if self.kc.attachment_exists(server['attachment_id']):
+                missing.append('attachment still at Cinder')
+            if not self.bdm_deleted(server):
+                missing.append('BDM not soft-deleted')
+            events = self.events(server)
+            if not any(e[1] == 'api_detach_volume' and e[2] == 'Success'
+                       for e in events):
+                missing.append('no api_detach_volume Success (%s)'
+                               % (events,))
+            if any(e[1] == 'compute_detach_volume' for e in events):
+                missing.append('a compute event (it was cast)')
+        self.results.record(
+            'real Cinder through api-keystone: a shelved_offloaded server '
+            'at 2.20, finished in the API (Cinder available, attachment '
+            'gone, mapping soft-deleted)', not missing, '; '.join(missing)
+            or '202, request %s' % r.headers.get('x-openstack-request-id'))
+
+    def check_real_cinder_down(self):
+        server = self.real['cinder-down']
+        before = self.real_state(server)
+        token = self.kc.demo.get_token()
+        self.kc.stop('cinder-api')
+        try:
+            r = self.kc_delete(server, token=token)
+        finally:
+            self.kc.start_cinder_api()
+        after = self.real_state(server)
+        # detach_ext's 503; Nova 34 fails with CinderConnectionFailed, a
+        # 500 (reference/message.rst).
+        status, fault = (500, 'computeFault') if self.args.control else (
+            503, 'serviceUnavailable')
+        problems = []
+        if r.status_code != status:
+            problems.append('answer %s %s' % (r.status_code, r.text[:300]))
+        try:
+            if fault not in r.json():
+                problems.append('fault %s' % list(r.json()))
+        except ValueError:
+            problems.append('not JSON: %r' % r.text[:200])
+        if after != before:
+            problems.append('changed: %s -> %s' % (before, after))
+        self.results.record(
+            'real Cinder through api-keystone: cinder-api stopped: a JSON '
+            '%d, nothing changed (then started again)' % status,
+            not problems,
+            '; '.join(problems) or '%s %s' % (r.status_code, r.text[:200]))
+        # Cinder serves again: the same detach now goes through.
+        missing, request_id = self.real_202_finished(server, token=token)
+        self.results.record(
+            'real Cinder through api-keystone: after cinder-api is back, '
+            'the same detach is finished by nova-compute %s' % REAL_HOST,
+            not missing, '; '.join(missing) or 'request %s' % request_id)
+
     def run_checks(self):
         for check in (self.check_detaches, self.check_shelved,
                       self.check_real_cinder,
-                      self.check_real_cinder_control, self.check_wire):
+                      self.check_real_cinder_control,
+                      self.seed_real_cinder_servers,
+                      self.check_real_multiattach,
+                      self.check_real_available, self.check_real_root,
+                      self.check_real_shelved, self.check_real_cinder_down,
+                      self.check_wire):
             try:
                 check()
             except Exception:
