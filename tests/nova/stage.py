@@ -28,7 +28,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -77,26 +76,9 @@ def log(msg):
 START = time.monotonic()
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def wait_for(predicate, timeout, what, interval=0.3):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-        except Exception as exc:  # not up yet
-            last = exc
-            value = None
-        if value:
-            return value
-        time.sleep(interval)
-    raise RuntimeError('timed out after %ss waiting for %s (%s)'
-                       % (timeout, what, last))
+# The stages share these with the services they start.
+free_port = keystone_cinder.free_port
+wait_for = keystone_cinder.wait_for
 
 
 class Results:
