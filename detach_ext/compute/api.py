@@ -234,10 +234,11 @@ class API:
         until ``[detach_ext_database] commit_outcome_timeout``: on the
         database node of the COMMIT a locking read waits for that
         transaction to end (committed or rolled back), so what it then sees
-        is the outcome.  If the database cannot be asked within that time
-        the outcome stays unknown and the 503 says so; the detach is cast
-        anyway, so that if it was recorded the compute host finishes it
-        (and otherwise the cast finds nothing to do).
+        is the outcome (on Galera, causal reads see a dead node's last write
+        set too).  If the database cannot be asked within that time the
+        outcome stays unknown and the 503 says so; nothing is cast (its
+        bound would come on top): if the begin was recorded, the repair of
+        the server's host finishes the detach.
         """
         cell = instance.cell
         volume_id = bdm.volume_id
